@@ -1,0 +1,34 @@
+"""wsline: a fast, strict, synchronous WebSocket client, drop-in for websocket-client.
+
+    import websocket
+    ws = websocket.create_connection("ws://127.0.0.1:8765/")
+    ws.send("hello")
+    print(ws.recv())
+    ws.close()
+"""
+
+from __future__ import annotations
+
+from ._abnf import *  # noqa: F403
+from ._abnf import __all__ as _abnf_all
+from ._core import *  # noqa: F403
+from ._core import __all__ as _core_all
+from ._exceptions import *  # noqa: F403
+from ._exceptions import __all__ as _exceptions_all
+from ._frames import CloseCode, Opcode
+from ._logging import *  # noqa: F403
+from ._logging import __all__ as _logging_all
+from ._socket import *  # noqa: F403
+from ._socket import __all__ as _socket_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_abnf_all,
+    *_core_all,
+    *_exceptions_all,
+    *_logging_all,
+    *_socket_all,
+    "CloseCode",
+    "Opcode",
+]

@@ -1,0 +1,504 @@
+"""The blocking client: ``WebSocket`` and ``create_connection``, websocket-client's API on the sans-I/O core.
+
+Threading: any number of threads may send (one lock keeps frames whole and in
+the order the protocol made them); one thread at a time may receive (a second
+one gets WebSocketConcurrencyError at once); ``close``, ``abort`` and
+``shutdown`` may be called from any thread and wake a blocked receiver.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Callable, Optional, Union
+
+from ._abnf import ABNF, STATUS_NORMAL
+from ._events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
+from ._exceptions import (
+    WebSocketConcurrencyError,
+    WebSocketConnectionClosedException,
+    WebSocketException,
+    WebSocketPayloadException,
+    WebSocketTimeoutException,
+)
+from ._handshake import handshake_response
+from ._logging import _trace, trace
+from ._opening import open_connection
+from ._options import UNSET, ConnectOptions
+from ._protocol import DEFAULT_MAX_SIZE, ClientProtocol
+from ._socket import getdefaulttimeout, sock_opt
+
+__all__ = ["WebSocket", "create_connection"]
+
+Payload = Union[bytes, bytearray, memoryview, str]
+Timeout = Optional[float]
+
+_TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
+# After failing the connection the client waits this long (at most) for the
+# server to close TCP, so the close frame is not lost to a reset.
+FAIL_CLOSE_TIMEOUT = 1.0
+_READ_SIZE = 65536
+_MAX_READ_SIZE = 4 * 1024 * 1024
+
+
+class WebSocket:
+    """A blocking WebSocket client connection, compatible with websocket-client's ``WebSocket``.
+
+    Beyond websocket-client: ``max_size`` bounds received messages (default
+    64 MiB, None for no limit), every ``recv*`` method takes a per-call
+    ``timeout`` (0 polls), protocol violations by the server are answered
+    with the RFC close code, and the object is a context manager.
+    """
+
+    def __init__(
+        self,
+        get_mask_key: Optional[Callable[[int], bytes]] = None,
+        sockopt: Optional[list[Any]] = None,
+        sslopt: Optional[dict[str, Any]] = None,
+        fire_cont_frame: bool = False,
+        enable_multithread: bool = True,
+        skip_utf8_validation: bool = False,
+        dispatcher: Any = None,
+        max_size: Optional[int] = DEFAULT_MAX_SIZE,
+        **_: Any,
+    ) -> None:
+        self.sock_opt = sock_opt(sockopt, sslopt)
+        self.handshake_response: Optional[handshake_response] = None
+        self.sock: Optional[socket.socket] = None
+        self.connected = False
+        self.get_mask_key = get_mask_key
+        self.fire_cont_frame = fire_cont_frame
+        self.skip_utf8_validation = skip_utf8_validation
+        self.dispatcher = dispatcher
+        self.max_size = max_size
+        self.close_frame: Optional[ABNF] = None
+        # Sending is always locked: frames from several threads must never interleave.
+        self.lock = threading.Lock()
+        self.readlock = threading.Lock()
+        self._closed = threading.Event()
+        self._proto = ClientProtocol(max_size=max_size)
+
+    # ------------------------------------------------------------ connection
+
+    def connect(self, url: str, **options: Any) -> None:
+        """Open the connection and run the opening handshake (websocket-client's options)."""
+        opts = ConnectOptions.from_kwargs(options)
+        if opts.timeout is not UNSET:
+            self.sock_opt.timeout = opts.timeout
+        if opts.sockopt is None:
+            opts.sockopt = self.sock_opt.sockopt
+        if opts.sslopt is None:
+            opts.sslopt = self.sock_opt.sslopt
+        if "max_size" in options:
+            self.max_size = opts.max_size
+        opened = open_connection(url, opts, self.sock_opt.timeout)
+        self._proto = ClientProtocol(
+            max_size=self.max_size,
+            extension=opened.extension,
+            validate_utf8=not self.skip_utf8_validation,
+            fire_cont_frame=self.fire_cont_frame,
+            mask_key=self.get_mask_key,
+        )
+        self._closed.clear()
+        self.close_frame = None
+        self.sock = opened.sock
+        self.handshake_response = handshake_response(
+            opened.response.status, opened.response.headers.as_compat_dict(), opened.subprotocol
+        )
+        self.connected = True
+        trace("Websocket connected")
+        if opened.leftover:
+            self._proto.receive_data(opened.leftover)
+
+    def settimeout(self, timeout: Timeout) -> None:
+        """Set the timeout of connect, the handshake and every read and write."""
+        self.sock_opt.timeout = timeout
+        if self.sock is not None:
+            self.sock.settimeout(timeout)
+
+    def gettimeout(self) -> Timeout:
+        """The connection's timeout in seconds (None: block)."""
+        return self.sock_opt.timeout
+
+    timeout = property(gettimeout, settimeout)
+
+    def getsubprotocol(self) -> Optional[str]:
+        """The negotiated subprotocol, lowercased, or None."""
+        return self.handshake_response.subprotocol if self.handshake_response else None
+
+    subprotocol = property(getsubprotocol)
+
+    def getstatus(self) -> Optional[int]:
+        """The HTTP status of the handshake (101)."""
+        return self.handshake_response.status if self.handshake_response else None
+
+    status = property(getstatus)
+
+    def getheaders(self) -> Optional[dict[str, str]]:
+        """The handshake response headers, with lowercased names."""
+        return self.handshake_response.headers if self.handshake_response else None
+
+    headers = property(getheaders)
+
+    @property
+    def close_code(self) -> Optional[int]:
+        """The code of the server's close frame (1005 if it had none), or None."""
+        rcvd = self._proto.close_rcvd
+        return rcvd.code if rcvd is not None else None
+
+    @property
+    def close_reason(self) -> Optional[str]:
+        """The reason in the server's close frame, or None."""
+        rcvd = self._proto.close_rcvd
+        return rcvd.reason if rcvd is not None else None
+
+    def is_ssl(self) -> bool:
+        """Whether the connection runs over TLS."""
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def fileno(self) -> int:
+        """The socket's file descriptor."""
+        if self.sock is None:
+            raise WebSocketException("the connection is not open")
+        return self.sock.fileno()
+
+    def set_mask_key(self, func: Callable[[int], bytes]) -> None:
+        """Use ``func(4)`` for mask keys (for tests; the default is os.urandom in batches)."""
+        self.get_mask_key = func
+        self._proto.mask_key = func
+
+    def __enter__(self) -> WebSocket:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[Union[str, bytes]]:
+        return self
+
+    def __next__(self) -> Union[str, bytes]:
+        return self.recv()
+
+    next = __next__
+
+    # --------------------------------------------------------------- sending
+
+    def send(self, payload: Payload, opcode: int = ABNF.OPCODE_TEXT) -> int:
+        """Send one message; returns the number of bytes written (header and mask included)."""
+        if isinstance(payload, str):
+            data = payload.encode("utf-8") if opcode == _TEXT else payload.encode("latin-1")
+        else:
+            data = bytes(payload)
+        with self.lock:
+            wire = self._proto.send_frame(opcode, data) if opcode >= 8 else self._proto.send_data(opcode, data)
+            self._write(wire)
+        if _trace.on:
+            trace(f"++Sent raw: {wire!r}")
+            trace(f"++Sent decoded: fin=1 opcode={opcode} data={data!r}")
+        return len(wire)
+
+    def send_text(self, text_data: str) -> int:
+        """Send a text message."""
+        return self.send(text_data, _TEXT)
+
+    def send_bytes(self, data: Union[bytes, bytearray, memoryview]) -> int:
+        """Send a binary message."""
+        return self.send(data, _BINARY)
+
+    send_binary = send_bytes
+
+    def send_frame(self, frame: ABNF) -> int:
+        """Send one frame as described by ``frame`` (the way to send fragments)."""
+        data = frame._bytes()
+        rsv = frame.rsv1 << 2 | frame.rsv2 << 1 | frame.rsv3
+        with self.lock:
+            wire = self._proto.send_frame(frame.opcode, data, bool(frame.fin), rsv)
+            self._write(wire)
+        if _trace.on:
+            trace(f"++Sent raw: {wire!r}")
+            trace(f"++Sent decoded: {frame}")
+        return len(wire)
+
+    def ping(self, payload: Payload = "") -> None:
+        """Send a ping."""
+        data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        with self.lock:
+            self._write(self._proto.send_ping(data))
+
+    def pong(self, payload: Payload = "") -> None:
+        """Send a pong."""
+        data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        with self.lock:
+            self._write(self._proto.send_pong(data))
+
+    def _write(self, data: bytes) -> None:
+        """Write under ``self.lock``; a timed-out write leaves half a frame, so it ends the connection."""
+        sock = self.sock
+        if sock is None:
+            raise WebSocketConnectionClosedException("socket is already closed.")
+        try:
+            sock.sendall(data)
+        except socket.timeout as exc:
+            self._teardown()
+            raise WebSocketTimeoutException("Connection timed out") from exc
+        except OSError:
+            self._teardown()
+            raise
+
+    # ------------------------------------------------------------- receiving
+
+    def recv(self, timeout: Any = UNSET) -> Union[str, bytes]:
+        """Receive the next message: str for text, bytes for binary, "" when the server closed.
+
+        ``timeout`` (seconds) bounds this call only, 0 polls; omitted or None,
+        the connection's timeout applies. A timeout loses nothing: the part of
+        a message already read is kept for the next call.
+        """
+        event = self._receive(timeout, False)
+        if type(event) is Message:
+            data = event.data
+            if event.opcode == _TEXT and not isinstance(data, str):
+                return _decode(data)
+            return data
+        if type(event) is Fragment:
+            if event.opcode == _TEXT:
+                return _decode(event.data)
+            return event.data if event.opcode == _BINARY else ""
+        return ""
+
+    def recv_data(self, control_frame: bool = False, timeout: Any = UNSET) -> tuple[int, bytes]:
+        """Receive the next message as (opcode, bytes); text is not decoded."""
+        opcode, frame = self.recv_data_frame(control_frame, timeout)
+        return opcode, frame.data  # type: ignore[return-value]
+
+    def recv_data_frame(self, control_frame: bool = False, timeout: Any = UNSET) -> tuple[int, ABNF]:
+        """Receive the next message (or control frame when asked) as (opcode, ABNF)."""
+        frame = _to_abnf(self._receive(timeout, control_frame))
+        return frame.opcode, frame
+
+    def recv_frame(self, timeout: Any = UNSET) -> ABNF:
+        """Receive the next frame, control frames included (pings are still answered)."""
+        return _to_abnf(self._receive(timeout, True))
+
+    def _receive(self, timeout: Any, control: bool) -> Event:
+        if not self.readlock.acquire(blocking=False):
+            raise WebSocketConcurrencyError("another thread is already receiving on this connection")
+        try:
+            return self._next_event(timeout, control)
+        finally:
+            self.readlock.release()
+
+    def _next_event(self, timeout: Any, control: bool) -> Event:
+        """Return the next message (and control event if ``control``); caller holds readlock."""
+        proto = self._proto
+        events = proto.events
+        deadline = None if timeout is UNSET or timeout is None else time.monotonic() + timeout
+        per_call = deadline is not None
+        while True:
+            while events:
+                event = events.popleft()
+                kind = type(event)
+                if kind is Message or kind is Fragment:
+                    if _trace.on:
+                        trace(f"++Rcv decoded: fin=1 opcode={event.opcode} data={event.data!r}")  # type: ignore[union-attr]
+                    return event
+                self._on_control(event)
+                if control or kind is Close:
+                    return event
+            self._read(deadline, per_call)
+
+    def _read(self, deadline: Optional[float], per_call: bool) -> None:
+        """Read what the socket has and feed it to the protocol."""
+        sock = self.sock
+        if sock is None:
+            raise WebSocketConnectionClosedException("socket is already closed.")
+        if per_call and not _readable(sock, deadline):  # type: ignore[arg-type]
+            raise WebSocketTimeoutException("Connection timed out")
+        size = _READ_SIZE
+        left = self._proto._frame_left
+        if left > size:
+            size = min(left, _MAX_READ_SIZE)
+        try:
+            data = sock.recv(size)
+        except socket.timeout as exc:
+            raise WebSocketTimeoutException("Connection timed out") from exc
+        except ssl.SSLError as exc:
+            if "timed out" in str(exc):
+                raise WebSocketTimeoutException("Connection timed out") from exc
+            self._teardown()
+            raise
+        except OSError as exc:
+            if self.sock is None:  # closed by another thread while we were reading
+                raise WebSocketConnectionClosedException("socket is already closed.") from exc
+            self._teardown()
+            raise
+        if data:
+            if _trace.on:
+                trace(f"++Rcv raw: {data!r}")
+            self._proto.receive_data(data)
+        else:
+            self._proto.receive_eof()
+
+    def _on_control(self, event: Event) -> None:
+        """Act on a control event: answer it, and end the connection when it says so."""
+        proto = self._proto
+        with self.lock:
+            proto.process(event)
+            out = proto.data_to_send()
+            if out and self.sock is not None:
+                try:
+                    self.sock.sendall(out)
+                except OSError:
+                    if not isinstance(event, (Close, Failure)):
+                        self._teardown()
+                        raise
+        if isinstance(event, Close):
+            self.close_frame = ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
+            self.connected = False
+            self._closed.set()
+        elif isinstance(event, Failure):
+            self._drain(FAIL_CLOSE_TIMEOUT)
+            self._teardown()
+            raise event.exc
+        elif isinstance(event, EndOfStream):
+            self._teardown()
+            rcvd = proto.close_rcvd
+            raise WebSocketConnectionClosedException(
+                "Connection to remote host was lost.",
+                status_code=rcvd.code if rcvd else None,
+                reason=rcvd.reason if rcvd else None,
+            )
+
+    def _drain(self, timeout: float) -> None:
+        """Discard what the server still sends until it closes TCP or ``timeout`` passes."""
+        sock = self.sock
+        if sock is None:
+            return
+        end = time.monotonic() + timeout
+        try:
+            while _readable(sock, end):
+                if not sock.recv(_READ_SIZE):
+                    return
+        except OSError:
+            return
+
+    # --------------------------------------------------------------- closing
+
+    def send_close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"") -> None:
+        """Send a close frame without waiting for the answer."""
+        with self.lock:
+            data = self._proto.send_close(status, reason)
+            if data:
+                self._write(data)
+        self.connected = False
+
+    def close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"", timeout: Timeout = 3) -> None:
+        """Run the closing handshake: send a close frame, wait up to ``timeout`` for the server's, close."""
+        if self.sock is None:
+            self.connected = False
+            return
+        try:
+            self.send_close(status, reason)
+        except (WebSocketException, OSError):
+            pass  # the socket is going away either way
+        wait = 3.0 if timeout is None else timeout
+        if self.readlock.acquire(blocking=False):
+            try:
+                self._await_close(wait)
+            finally:
+                self.readlock.release()
+        else:
+            self._closed.wait(wait)  # the receiving thread will see the server's close frame
+        self.shutdown()
+
+    def _await_close(self, timeout: float) -> None:
+        """Read until the server's close frame and the end of the stream, discarding messages."""
+        end = time.monotonic() + timeout
+        try:
+            while True:
+                self._next_event(max(0.0, end - time.monotonic()), True)
+        except (WebSocketException, OSError):
+            pass
+
+    def abort(self) -> None:
+        """Wake a thread blocked in ``recv`` (it gets WebSocketConnectionClosedException)."""
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def shutdown(self) -> None:
+        """Close the socket at once, without a closing handshake."""
+        self._teardown()
+
+    def _teardown(self) -> None:
+        sock, self.sock = self.sock, None
+        self.connected = False
+        self._closed.set()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked on this socket
+            except OSError:
+                pass
+            sock.close()
+
+
+def _readable(sock: socket.socket, deadline: float) -> bool:
+    """Wait until ``sock`` has data or ``deadline`` (monotonic) passes."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    remaining = max(0.0, deadline - time.monotonic())
+    try:
+        ready, _, _ = select.select([sock], [], [], remaining)
+    except ValueError:  # closed by another thread
+        return True
+    return bool(ready)
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WebSocketPayloadException(f"cannot decode text message: {exc}") from exc
+
+
+def _to_abnf(event: Event) -> ABNF:
+    if type(event) is Message:
+        data = event.data
+        return ABNF(1, 0, 0, 0, event.opcode, 0, data.encode("utf-8") if isinstance(data, str) else data)
+    if type(event) is Fragment:
+        return ABNF(int(event.fin), 0, 0, 0, event.opcode, 0, event.data)
+    if isinstance(event, Ping):
+        return ABNF(1, 0, 0, 0, _PING, 0, event.payload)
+    if isinstance(event, Pong):
+        return ABNF(1, 0, 0, 0, _PONG, 0, event.payload)
+    if isinstance(event, Close):
+        return ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
+    raise AssertionError(f"not a frame event: {event!r}")  # pragma: no cover
+
+
+def create_connection(url: str, timeout: Timeout = None, class_: type[WebSocket] = WebSocket, **options: Any) -> WebSocket:
+    """Connect to ``url`` and return the open ``class_`` instance (websocket-client's options)."""
+    sockopt = options.pop("sockopt", [])
+    sslopt = options.pop("sslopt", {})
+    fire_cont_frame = options.pop("fire_cont_frame", False)
+    enable_multithread = options.pop("enable_multithread", True)
+    skip_utf8_validation = options.pop("skip_utf8_validation", False)
+    websock = class_(
+        sockopt=sockopt,
+        sslopt=sslopt,
+        fire_cont_frame=fire_cont_frame,
+        enable_multithread=enable_multithread,
+        skip_utf8_validation=skip_utf8_validation,
+        **options,
+    )
+    websock.settimeout(timeout if timeout is not None else getdefaulttimeout())
+    websock.connect(url, **options)
+    return websock
+

@@ -1,0 +1,100 @@
+"""The exception tree of wsline.
+
+Every failure a caller sees is one of these, or an ``OSError`` / ``ssl.SSLError``
+for network and TLS faults::
+
+    Exception
+     └── WebSocketException
+          ├── WebSocketProtocolException      the server broke RFC 6455 (close code 1002)
+          ├── WebSocketPayloadException       bad text or too big a message (1007 / 1009)
+          ├── WebSocketConnectionClosedException
+          ├── WebSocketTimeoutException
+          ├── WebSocketProxyException
+          ├── WebSocketBadStatusException     handshake answered with another status than 101
+          ├── WebSocketAddressException       the host name could not be resolved
+          ├── WebSocketHandshakeException     a 101 answer that is not a valid upgrade
+          └── WebSocketConcurrencyError       two threads receiving at once (also a RuntimeError)
+
+The names and constructor signatures match websocket-client so that existing
+``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+__all__ = [
+    "WebSocketException",
+    "WebSocketProtocolException",
+    "WebSocketPayloadException",
+    "WebSocketConnectionClosedException",
+    "WebSocketTimeoutException",
+    "WebSocketProxyException",
+    "WebSocketBadStatusException",
+    "WebSocketAddressException",
+    "WebSocketHandshakeException",
+    "WebSocketConcurrencyError",
+]
+
+
+class WebSocketException(Exception):
+    """Base of every error raised by this library."""
+
+
+class WebSocketProtocolException(WebSocketException):
+    """The server violated the WebSocket protocol."""
+
+
+class WebSocketPayloadException(WebSocketException):
+    """A message was invalid (bad UTF-8) or larger than ``max_size``."""
+
+
+class WebSocketConnectionClosedException(WebSocketException):
+    """The connection is closed, or was lost.
+
+    When the server closed the connection with a close frame, ``status_code``
+    and ``reason`` carry what it sent; otherwise both are None.
+    """
+
+    def __init__(self, *args: Any, status_code: Optional[int] = None, reason: Optional[str] = None) -> None:
+        super().__init__(*args)
+        self.status_code = status_code
+        self.reason = reason
+
+
+class WebSocketTimeoutException(WebSocketException):
+    """A read, write or connect did not finish within the timeout."""
+
+
+class WebSocketProxyException(WebSocketException):
+    """The proxy refused or failed to open a tunnel."""
+
+
+class WebSocketBadStatusException(WebSocketException):
+    """The server answered the opening handshake with a status other than 101."""
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int,
+        status_message: Optional[str] = None,
+        resp_headers: Optional[dict[str, str]] = None,
+        resp_body: Optional[bytes] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.status_message = status_message
+        self.resp_headers = resp_headers
+        self.resp_body = resp_body
+
+
+class WebSocketAddressException(WebSocketException):
+    """The host name of the URL could not be resolved."""
+
+
+class WebSocketHandshakeException(WebSocketException):
+    """The server's 101 answer is not a valid WebSocket upgrade."""
+
+
+class WebSocketConcurrencyError(WebSocketException, RuntimeError):
+    """A second thread tried to receive while another one was receiving."""

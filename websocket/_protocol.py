@@ -1,0 +1,416 @@
+"""The client side of RFC 6455 as a state machine: bytes in, events out; calls in, bytes out.
+
+No socket, thread or clock here. The I/O layer feeds received bytes to
+``receive_data``/``receive_eof``, pops events from ``events``, hands control
+events back to ``process`` (which queues the pong, the close echo or the close
+frame that fails the connection) and writes whatever ``data_to_send`` returns.
+
+Close frames and protocol failures are acted on when the caller consumes them,
+not when they are parsed: a valid message that arrived before a bad frame is
+still delivered, and the caller may answer it before the connection fails.
+Frames after a close frame or a failure are ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from typing import Callable, Optional, Protocol
+
+from ._events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
+from ._exceptions import (
+    WebSocketConnectionClosedException,
+    WebSocketException,
+    WebSocketPayloadException,
+    WebSocketProtocolException,
+)
+from ._frames import CloseCode, encode_header, parse_close, serialize_close
+from ._mask import MaskKeys, apply_mask
+from ._utf8 import Utf8Decoder
+
+__all__ = ["ClientProtocol", "State", "Extension", "DEFAULT_MAX_SIZE"]
+
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+
+# Pieces of a message in progress are joined once there are this many, so that a
+# stream of tiny fragments costs memory in proportion to its bytes, not its count.
+_MAX_PIECES = 1024
+
+_TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
+
+
+class State(enum.Enum):
+    """Where the connection stands."""
+
+    OPEN = "open"
+    CLOSING = "closing"  # a close frame was sent or received, the other is awaited
+    CLOSED = "closed"  # both close frames passed, or the stream ended, or the connection failed
+
+
+class Extension(Protocol):
+    """A negotiated per-message extension that uses RSV1 (permessage-deflate)."""
+
+    def decompress(self, data: bytes, end: bool, limit: Optional[int]) -> bytes:
+        """Inflate the next piece of a message; ``end`` marks its last piece.
+
+        Raises WebSocketPayloadException when the output would pass ``limit``
+        and WebSocketProtocolException when the data is not valid deflate.
+        """
+
+    def compress(self, data: bytes) -> Optional[bytes]:
+        """Deflate a whole message, or return None to send it uncompressed."""
+
+
+class ClientProtocol:
+    """RFC 6455 client connection state, without I/O."""
+
+    def __init__(
+        self,
+        *,
+        max_size: Optional[int] = DEFAULT_MAX_SIZE,
+        extension: Optional[Extension] = None,
+        validate_utf8: bool = True,
+        fire_cont_frame: bool = False,
+        mask_key: Optional[Callable[[int], bytes]] = None,
+    ) -> None:
+        self.max_size = max_size
+        self.extension = extension
+        self.validate_utf8 = validate_utf8
+        self.fire_cont_frame = fire_cont_frame
+        self.mask_key: Callable[[int], bytes] = mask_key or MaskKeys()
+        self.events: deque[Event] = deque()
+        self.state = State.OPEN
+        self.close_sent: Optional[bytes] = None
+        self.close_rcvd: Optional[Close] = None
+        self._out: list[bytes] = []
+        self._buf = b""
+        self._stopped = False  # a close frame or a failure was parsed: ignore the rest
+        # The data message in progress (opcode 0 when none).
+        self._msg_opcode = 0
+        self._msg_compressed = False
+        self._msg_size = 0
+        self._pieces: list[bytes | str] = []
+        self._decoder: Optional[Utf8Decoder] = None
+        # The data frame whose payload is still arriving.
+        self._frame_left = 0
+        self._frame_fin = False
+        self._fragment_opcode = 0
+
+    # ----------------------------------------------------------------- receiving
+
+    def receive_data(self, data: bytes) -> None:
+        """Parse bytes from the server; complete events are appended to ``events``."""
+        if self._stopped or not data:
+            return
+        if self._frame_left:
+            data = self._stream(data)
+            if not data or self._stopped:
+                return
+        if self._buf:
+            data = self._buf + data
+            self._buf = b""
+        self._parse(data)
+
+    def receive_eof(self) -> None:
+        """The server closed its side of the TCP connection."""
+        self._stopped = True
+        self.events.append(EndOfStream())
+
+    def _parse(self, data: bytes) -> None:
+        n = len(data)
+        pos = 0
+        events = self.events
+        while n - pos >= 2:
+            b0 = data[pos]
+            b1 = data[pos + 1]
+            length = b1 & 0x7F
+            start = pos + 2
+            if length >= 126:
+                if length == 126:
+                    start = pos + 4
+                    if start > n:
+                        break
+                    length = (data[pos + 2] << 8) | data[pos + 3]
+                else:
+                    start = pos + 10
+                    if start > n:
+                        break
+                    length = int.from_bytes(data[pos + 2 : start], "big")
+            end = start + length
+            # Fast path: a whole unfragmented text or binary frame, nothing in progress.
+            if (b0 == 0x81 or b0 == 0x82) and b1 < 0x80 and end <= n and not self._msg_opcode:
+                if self.max_size is not None and length > self.max_size:
+                    self._fail_too_big(length)
+                    return
+                payload = data[start:end]
+                pos = end
+                if b0 == 0x82:
+                    events.append(Message(_BINARY, payload))
+                elif self.validate_utf8:
+                    try:
+                        events.append(Message(_TEXT, payload.decode("utf-8")))
+                    except UnicodeDecodeError as exc:
+                        self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
+                        return
+                else:
+                    events.append(Message(_TEXT, payload))
+                continue
+            if not self._check_header(b0, b1, length):
+                return
+            opcode = b0 & 0x0F
+            if end <= n:
+                pos = end
+                if opcode >= 8:
+                    if not self._control_frame(opcode, data[start:end]):
+                        return
+                else:
+                    self._begin_data_frame(b0, opcode, 0)
+                    if not self._data_piece(data[start:end]):
+                        return
+            elif opcode >= 8:
+                break  # at most 125 bytes: wait for the rest of the frame
+            else:
+                self._begin_data_frame(b0, opcode, length)
+                self._stream(data[start:] if start else data)
+                return
+        self._buf = data[pos:] if pos else data
+
+    def _check_header(self, b0: int, b1: int, length: int) -> bool:
+        """Apply every RFC 6455 rule that a frame header alone can break."""
+        opcode = b0 & 0x0F
+        problem = None
+        if b1 & 0x80:
+            problem = "the server sent a masked frame"
+        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (_TEXT, _BINARY)):
+            problem = f"reserved bits set in a frame (rsv={(b0 >> 4) & 7})"
+        elif opcode not in (_CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG):
+            problem = f"reserved opcode {opcode:#x}"
+        elif opcode >= 8:
+            if not b0 & 0x80:
+                problem = "fragmented control frame"
+            elif length > 125:
+                problem = f"control frame with a {length}-byte payload"
+        elif opcode == _CONT and not self._msg_opcode:
+            problem = "continuation frame without a message to continue"
+        elif opcode != _CONT and self._msg_opcode:
+            problem = "new data frame inside a fragmented message"
+        elif length >> 63:
+            problem = "frame length with the most significant bit set"
+        if problem is not None:
+            self._fail(CloseCode.PROTOCOL_ERROR, WebSocketProtocolException(problem))
+            return False
+        limited = opcode < 8 and self.max_size is not None and not (self._msg_compressed or b0 & 0x40)
+        if limited and self._msg_size + length > self.max_size:  # type: ignore[operator]
+            self._fail_too_big(self._msg_size + length)
+            return False
+        return True
+
+    def _begin_data_frame(self, b0: int, opcode: int, still_to_come: int) -> None:
+        if opcode != _CONT:
+            self._msg_opcode = opcode
+            self._msg_compressed = bool(b0 & 0x40)
+            self._msg_size = 0
+            if opcode == _TEXT and self.validate_utf8:
+                self._decoder = Utf8Decoder()
+        self._frame_fin = bool(b0 & 0x80)
+        self._frame_left = still_to_come
+        if self.fire_cont_frame:
+            self._fragment_opcode = opcode
+
+    def _stream(self, data: bytes) -> bytes:
+        """Feed payload bytes of the frame in progress; return the bytes after it."""
+        left = self._frame_left
+        if len(data) <= left:
+            piece, rest = data, b""
+        else:
+            piece, rest = data[:left], data[left:]
+        self._frame_left = left - len(piece)
+        if not self._data_piece(piece):
+            return b""
+        return rest
+
+    def _data_piece(self, piece: bytes) -> bool:
+        """Take payload bytes of a data frame through inflate and UTF-8 checks."""
+        frame_end = not self._frame_left
+        message_end = frame_end and self._frame_fin
+        if self._msg_compressed:
+            assert self.extension is not None
+            limit = None if self.max_size is None else self.max_size - self._msg_size
+            try:
+                piece = self.extension.decompress(piece, message_end, limit)
+            except WebSocketPayloadException as exc:
+                self._fail(CloseCode.MESSAGE_TOO_BIG, exc)
+                return False
+            except WebSocketException as exc:
+                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                return False
+        self._msg_size += len(piece)
+        content: bytes | str = piece
+        if self._decoder is not None:
+            try:
+                text = self._decoder.decode(piece, message_end)
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
+                return False
+            if not self.fire_cont_frame:
+                content = text
+        if content:
+            pieces = self._pieces
+            pieces.append(content)
+            if len(pieces) >= _MAX_PIECES and not self.fire_cont_frame:
+                self._pieces = [_join(pieces)]
+        if self.fire_cont_frame:
+            if frame_end:
+                self.events.append(Fragment(self._fragment_opcode, _join_bytes(self._pieces), self._frame_fin))
+                self._pieces = []
+        elif message_end:
+            data = _join(self._pieces) if self._pieces else ("" if self._decoder is not None else b"")
+            self.events.append(Message(self._msg_opcode, data))
+            self._pieces = []
+        if message_end:
+            self._msg_opcode = 0
+            self._msg_compressed = False
+            self._decoder = None
+        return True
+
+    def _control_frame(self, opcode: int, payload: bytes) -> bool:
+        if opcode == _PING:
+            self.events.append(Ping(payload))
+        elif opcode == _PONG:
+            self.events.append(Pong(payload))
+        else:
+            try:
+                code, reason = parse_close(payload)
+            except WebSocketProtocolException as exc:
+                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                return False
+            except UnicodeDecodeError as exc:
+                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketProtocolException(f"invalid UTF-8 in close reason: {exc}"))
+                return False
+            self.events.append(Close(code, reason, payload))
+            self._stopped = True
+            return False
+        return True
+
+    def _fail_too_big(self, size: int) -> None:
+        self._fail(
+            CloseCode.MESSAGE_TOO_BIG,
+            WebSocketPayloadException(f"message of {size} bytes or more is over max_size ({self.max_size} bytes)"),
+        )
+
+    def _fail(self, code: int, exc: WebSocketException) -> None:
+        """The one place a violation by the server turns into a close code."""
+        self._stopped = True
+        self._buf = b""
+        self._pieces = []
+        self.events.append(Failure(code, exc))
+
+    # ----------------------------------------------------------- consuming events
+
+    def process(self, event: Event) -> None:
+        """Act on a control event the caller has taken from ``events``.
+
+        A ping queues its pong, a close frame queues the echo, a failure queues
+        the close frame that fails the connection, an end of stream closes.
+        """
+        if isinstance(event, Ping):
+            if self.close_sent is None:
+                self._out.append(self._frame(_PONG, event.payload))
+        elif isinstance(event, Close):
+            self.close_rcvd = event
+            if self.close_sent is None:
+                self._queue_close(event.payload)
+            self.state = State.CLOSED
+        elif isinstance(event, Failure):
+            if self.close_sent is None and self.state is State.OPEN:
+                self._queue_close(serialize_close(event.code, _short_reason(event.exc)))
+            self.state = State.CLOSED
+        elif isinstance(event, EndOfStream):
+            self.state = State.CLOSED
+
+    def data_to_send(self) -> bytes:
+        """Bytes queued by ``process`` (pongs, close frames), in order; empties the queue."""
+        out = b"".join(self._out)
+        self._out = []
+        return out
+
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send`` has anything."""
+        return bool(self._out)
+
+    # ------------------------------------------------------------------- sending
+
+    def send_data(self, opcode: int, payload: bytes, fin: bool = True) -> bytes:
+        """Return the wire bytes of a data frame (compressed when negotiated and worth it)."""
+        self._check_can_send()
+        first = (0x80 if fin else 0) | opcode
+        if self.extension is not None and fin and opcode != _CONT:
+            compressed = self.extension.compress(payload)
+            if compressed is not None:
+                return self._frame(first | 0x40, compressed, raw_first=True)
+        return self._frame(first, payload, raw_first=True)
+
+    def send_frame(self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
+        """Return the wire bytes of one frame exactly as described (no compression)."""
+        self._check_can_send()
+        return self._frame((0x80 if fin else 0) | (rsv & 7) << 4 | opcode, payload, raw_first=True)
+
+    def send_ping(self, payload: bytes) -> bytes:
+        """Return the wire bytes of a ping."""
+        self._check_can_send()
+        return self._frame(_PING, _control_payload(payload))
+
+    def send_pong(self, payload: bytes) -> bytes:
+        """Return the wire bytes of a pong."""
+        self._check_can_send()
+        return self._frame(_PONG, _control_payload(payload))
+
+    def send_close(self, code: int = CloseCode.NORMAL, reason: bytes | str = b"") -> bytes:
+        """Start the closing handshake; returns the close frame (empty if one was sent)."""
+        if self.close_sent is not None or self.state is State.CLOSED:
+            return b""
+        self._queue_close(serialize_close(code, reason))
+        self.state = State.CLOSED if self.close_rcvd is not None else State.CLOSING
+        return self.data_to_send()
+
+    def _queue_close(self, payload: bytes) -> None:
+        self.close_sent = payload
+        self._out.append(self._frame(_CLOSE, payload))
+
+    def _check_can_send(self) -> None:
+        if self.close_sent is not None or self.state is State.CLOSED:
+            raise WebSocketConnectionClosedException("socket is already closed.")
+
+    def _frame(self, first: int, payload: bytes, raw_first: bool = False) -> bytes:
+        if not raw_first:
+            first |= 0x80
+        key = self.mask_key(4)
+        return encode_header(first, len(payload), True) + key + apply_mask(payload, key)
+
+
+def _join(pieces: list[bytes | str]) -> bytes | str:
+    if not pieces:
+        return b""
+    if len(pieces) == 1:
+        return pieces[0]
+    if isinstance(pieces[0], str):
+        return "".join(pieces)  # type: ignore[arg-type]
+    return b"".join(pieces)  # type: ignore[arg-type]
+
+
+def _join_bytes(pieces: list[bytes | str]) -> bytes:
+    data = _join(pieces)
+    return data.encode() if isinstance(data, str) else data
+
+
+def _control_payload(payload: bytes) -> bytes:
+    if len(payload) > 125:
+        raise WebSocketProtocolException("control frame payload is longer than 125 bytes")
+    return payload
+
+
+def _short_reason(exc: Exception) -> str:
+    """The exception text cut to what fits in a close frame (123 bytes of UTF-8)."""
+    raw = str(exc).encode("utf-8")[:123]
+    return raw.decode("utf-8", "ignore")
+
