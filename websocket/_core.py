@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
 
 from ._abnf import ABNF, STATUS_NORMAL
+from ._deflate import client_offer
 from ._events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from ._exceptions import (
     WebSocketConcurrencyError,
@@ -27,6 +28,7 @@ from ._exceptions import (
 )
 from ._handshake import handshake_response
 from ._logging import _trace, trace
+from ._messages import MessageMixin
 from ._opening import open_connection
 from ._options import UNSET, ConnectOptions
 from ._protocol import DEFAULT_MAX_SIZE, ClientProtocol
@@ -45,7 +47,7 @@ _READ_SIZE = 65536
 _MAX_READ_SIZE = 4 * 1024 * 1024
 
 
-class WebSocket:
+class WebSocket(MessageMixin):
     """A blocking WebSocket client connection, compatible with websocket-client's ``WebSocket``.
 
     Beyond websocket-client: ``max_size`` bounds received messages (default
@@ -95,7 +97,7 @@ class WebSocket:
             opts.sslopt = self.sock_opt.sslopt
         if "max_size" in options:
             self.max_size = opts.max_size
-        opened = open_connection(url, opts, self.sock_opt.timeout)
+        opened = open_connection(url, opts, self.sock_opt.timeout, client_offer(opts))
         self._proto = ClientProtocol(
             max_size=self.max_size,
             extension=opened.extension,
