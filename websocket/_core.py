@@ -44,7 +44,6 @@ _TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
 # server to close TCP, so the close frame is not lost to a reset.
 FAIL_CLOSE_TIMEOUT = 1.0
 _READ_SIZE = 65536
-_MAX_READ_SIZE = 4 * 1024 * 1024
 
 
 class WebSocket(MessageMixin):
@@ -54,6 +53,8 @@ class WebSocket(MessageMixin):
     64 MiB, None for no limit), every ``recv*`` method takes a per-call
     ``timeout`` (0 polls), protocol violations by the server are answered
     with the RFC close code, and the object is a context manager.
+    ``compression="deflate"`` (the default) offers permessage-deflate, None
+    offers nothing; ``compression_options`` tunes it (see ``DeflateSettings``).
     """
 
     def __init__(
@@ -66,6 +67,8 @@ class WebSocket(MessageMixin):
         skip_utf8_validation: bool = False,
         dispatcher: Any = None,
         max_size: Optional[int] = DEFAULT_MAX_SIZE,
+        compression: Any = UNSET,
+        compression_options: Any = UNSET,
         **_: Any,
     ) -> None:
         self.sock_opt = sock_opt(sockopt, sslopt)
@@ -83,12 +86,20 @@ class WebSocket(MessageMixin):
         self.readlock = threading.Lock()
         self._closed = threading.Event()
         self._proto = ClientProtocol(max_size=max_size)
+        self._waitall_ok = False
+        # Seam for an event loop that owns this connection (WebSocketApp): None skips the
+        # blocking wait for the server's TCP close after a protocol failure, and leaves the
+        # socket open; the loop then drains and closes it without stalling other connections.
+        self.fail_close_timeout: Optional[float] = FAIL_CLOSE_TIMEOUT
+        # permessage-deflate settings given here apply to every connect() that does not give its own.
+        given = (("compression", compression), ("compression_options", compression_options))
+        self._connect_defaults = {name: value for name, value in given if value is not UNSET}
 
     # ------------------------------------------------------------ connection
 
     def connect(self, url: str, **options: Any) -> None:
         """Open the connection and run the opening handshake (websocket-client's options)."""
-        opts = ConnectOptions.from_kwargs(options)
+        opts = ConnectOptions.from_kwargs({**self._connect_defaults, **options})
         if opts.timeout is not UNSET:
             self.sock_opt.timeout = opts.timeout
         if opts.sockopt is None:
@@ -112,6 +123,8 @@ class WebSocket(MessageMixin):
             opened.response.status, opened.response.headers.as_compat_dict(), opened.subprotocol
         )
         self.connected = True
+        # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).
+        self._waitall_ok = hasattr(socket, "MSG_WAITALL") and self.sock.gettimeout() is None and not self.is_ssl()
         trace("Websocket connected")
         if opened.leftover:
             self._proto.receive_data(opened.leftover)
@@ -121,6 +134,7 @@ class WebSocket(MessageMixin):
         self.sock_opt.timeout = timeout
         if self.sock is not None:
             self.sock.settimeout(timeout)
+            self._waitall_ok = hasattr(socket, "MSG_WAITALL") and timeout is None and not self.is_ssl()
 
     def gettimeout(self) -> Timeout:
         """The connection's timeout in seconds (None: block)."""
@@ -320,12 +334,12 @@ class WebSocket(MessageMixin):
             raise WebSocketConnectionClosedException("socket is already closed.")
         if per_call and not _readable(sock, deadline):  # type: ignore[arg-type]
             raise WebSocketTimeoutException("Connection timed out")
-        size = _READ_SIZE
-        left = self._proto._frame_left
-        if left > size:
-            size = min(left, _MAX_READ_SIZE)
+        size = self._proto.read_hint()
+        # The hint never reaches past the current frame, so waiting for all of it is safe:
+        # one system call and one bytes object for the whole rest of a big payload.
+        flags = socket.MSG_WAITALL if size > _READ_SIZE and self._waitall_ok else 0
         try:
-            data = sock.recv(size)
+            data = sock.recv(size, flags)
         except socket.timeout as exc:
             raise WebSocketTimeoutException("Connection timed out") from exc
         except ssl.SSLError as exc:
@@ -363,7 +377,10 @@ class WebSocket(MessageMixin):
             self.connected = False
             self._closed.set()
         elif isinstance(event, Failure):
-            self._drain(FAIL_CLOSE_TIMEOUT)
+            if self.fail_close_timeout is None:  # the owner's event loop drains and closes
+                self.connected = False
+                raise event.exc
+            self._drain(self.fail_close_timeout)
             self._teardown()
             raise event.exc
         elif isinstance(event, EndOfStream):

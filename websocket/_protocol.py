@@ -35,6 +35,11 @@ DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 # Pieces of a message in progress are joined once there are this many, so that a
 # stream of tiny fragments costs memory in proportion to its bytes, not its count.
 _MAX_PIECES = 1024
+# How much the I/O layer reads at a time while frames are small (read-ahead).
+READ_AHEAD = 65536
+# From this frame size on, reading exactly the rest of the frame is cheaper than
+# read-ahead: the payload then arrives in one piece and needs no join.
+EXACT_READ_THRESHOLD = 256 * 1024
 
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
@@ -95,6 +100,7 @@ class ClientProtocol:
         self._frame_left = 0
         self._frame_fin = False
         self._fragment_opcode = 0
+        self._exact = False  # a big frame was seen: read frame by frame, not ahead
 
     # ----------------------------------------------------------------- receiving
 
@@ -110,6 +116,26 @@ class ClientProtocol:
             data = self._buf + data
             self._buf = b""
         self._parse(data)
+
+    def read_hint(self) -> int:
+        """How many bytes the I/O layer should ask the socket for next.
+
+        Read-ahead while frames are small; once a big frame shows up, exactly
+        the rest of the current header or payload, so that a big payload is
+        received in one piece.
+        """
+        if not self._exact:
+            return max(READ_AHEAD, self._frame_left if self._frame_left < (1 << 22) else 1 << 22)
+        if self._frame_left:
+            return self._frame_left
+        buf = self._buf
+        if len(buf) < 2:
+            return 2 - len(buf)
+        size = buf[1] & 0x7F
+        head = 2 if size < 126 else 4 if size == 126 else 10
+        if len(buf) < head:
+            return head - len(buf)
+        return head + size - len(buf)  # an incomplete control frame (at most 125 bytes)
 
     def receive_eof(self) -> None:
         """The server closed its side of the TCP connection."""
@@ -157,6 +183,7 @@ class ClientProtocol:
                 continue
             if not self._check_header(b0, b1, length):
                 return
+            self._exact = length >= EXACT_READ_THRESHOLD
             opcode = b0 & 0x0F
             if end <= n:
                 pos = end

@@ -332,3 +332,36 @@ def test_arbitrary_bytes_give_only_documented_outcomes(data: bytes, cuts: list[i
             assert isinstance(event.exc, (WebSocketProtocolException, WebSocketPayloadException))
         p.process(event)
     assert p.state in (State.OPEN, State.CLOSED)
+
+
+@settings(max_examples=100)
+@given(
+    specs=st.lists(
+        st.one_of(
+            st.tuples(st.just(BINARY), st.integers(min_value=0, max_value=300_000).map(lambda n: b"b" * n)),
+            st.tuples(st.just(TEXT), st.integers(min_value=0, max_value=300_000).map(lambda n: b"t" * n)),
+            st.tuples(st.just(PING), st.binary(max_size=125)),
+        ),
+        max_size=5,
+    )
+)
+def test_reading_by_the_hint_gives_the_same_events(specs: list[tuple[int, bytes]]) -> None:
+    stream = _stream(specs)
+    whole = summary(feed(proto(max_size=None), stream))
+    p = proto(max_size=None)
+    pos = 0
+    while pos < len(stream):
+        hint = p.read_hint()
+        assert hint > 0
+        p.receive_data(stream[pos : pos + hint])
+        pos += hint
+    assert summary(feed(p)) == whole
+
+
+def test_hint_asks_for_the_whole_rest_of_a_big_payload() -> None:
+    p = proto(max_size=None)
+    frame = server_frame(BINARY, b"x" * 300_000)
+    p.receive_data(frame[:1000])
+    assert p.read_hint() == len(frame) - 1000
+    p.receive_data(frame[1000:])
+    assert p.read_hint() == 2  # next: exactly a frame header's first two bytes
