@@ -20,6 +20,7 @@ from ._logging import *  # noqa: F403
 from ._logging import __all__ as _logging_all
 from ._socket import *  # noqa: F403
 from ._socket import __all__ as _socket_all
+from ._wsmessage import WebSocketMessageTypeError, WSMessage, WSMsgType
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,7 @@ __all__ = [
     *_socket_all,
     "CloseCode",
     "Opcode",
+    "WSMessage",
+    "WSMsgType",
+    "WebSocketMessageTypeError",
 ]

@@ -29,6 +29,7 @@ class CloseCode(enum.IntEnum):
     GOING_AWAY (1001): the endpoint goes down or a page navigates away.
     PROTOCOL_ERROR (1002): the peer broke the protocol.
     UNSUPPORTED_DATA (1003): a type of data the endpoint cannot accept.
+    1004 has no member: RFC 6455 reserves it without a meaning, and it is never sent.
     NO_STATUS_RCVD (1005): reserved, never sent: the close frame had no code.
     ABNORMAL_CLOSURE (1006): reserved, never sent: the connection was lost without a close frame.
     INVALID_PAYLOAD (1007): message data inconsistent with its type (bad UTF-8).
