@@ -15,6 +15,7 @@ from ._core import *  # noqa: F403
 from ._core import __all__ as _core_all
 from ._exceptions import *  # noqa: F403
 from ._exceptions import __all__ as _exceptions_all
+from ._framebuffer import continuous_frame, frame_buffer
 from ._frames import CloseCode, Opcode
 from ._logging import *  # noqa: F403
 from ._logging import __all__ as _logging_all
@@ -32,6 +33,8 @@ __all__ = [
     *_socket_all,
     "CloseCode",
     "Opcode",
+    "frame_buffer",
+    "continuous_frame",
     "WSMessage",
     "WSMsgType",
     "WebSocketMessageTypeError",

@@ -87,6 +87,7 @@ class WebSocket(MessageMixin):
         self._closed = threading.Event()
         self._proto = ClientProtocol(max_size=max_size)
         self._waitall_ok = False
+        self._leftover = b""
         # Seam for an event loop that owns this connection (WebSocketApp): None skips the
         # blocking wait for the server's TCP close after a protocol failure, and leaves the
         # socket open; the loop then drains and closes it without stalling other connections.
@@ -126,8 +127,9 @@ class WebSocket(MessageMixin):
         # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).
         self._waitall_ok = hasattr(socket, "MSG_WAITALL") and self.sock.gettimeout() is None and not self.is_ssl()
         trace("Websocket connected")
-        if opened.leftover:
-            self._proto.receive_data(opened.leftover)
+        # Frames that came with the 101 are parsed on the first read, once the
+        # caller has chosen how to receive them (recv_frame delivers frame by frame).
+        self._leftover = opened.leftover
 
     def settimeout(self, timeout: Timeout) -> None:
         """Set the timeout of connect, the handshake and every read and write."""
@@ -297,19 +299,27 @@ class WebSocket(MessageMixin):
         return frame.opcode, frame
 
     def recv_frame(self, timeout: Any = UNSET) -> ABNF:
-        """Receive the next frame, control frames included (pings are still answered)."""
-        return _to_abnf(self._receive(timeout, True))
+        """Receive the next frame as it came: fragments one by one, pings not answered.
 
-    def _receive(self, timeout: Any, control: bool) -> Event:
+        From the first call on, the connection delivers data frames one by one
+        (as with ``fire_cont_frame=True``), as websocket-client's does.
+        """
+        self._proto.deliver_frames()
+        return _to_abnf(self._receive(timeout, True, raw=True))
+
+    def _receive(self, timeout: Any, control: bool, raw: bool = False) -> Event:
         if not self.readlock.acquire(blocking=False):
             raise WebSocketConcurrencyError("another thread is already receiving on this connection")
         try:
-            return self._next_event(timeout, control)
+            return self._next_event(timeout, control, raw)
         finally:
             self.readlock.release()
 
-    def _next_event(self, timeout: Any, control: bool) -> Event:
-        """Return the next message (and control event if ``control``); caller holds readlock."""
+    def _next_event(self, timeout: Any, control: bool, raw: bool = False) -> Event:
+        """Return the next message (and control event if ``control``); caller holds readlock.
+
+        ``raw`` hands pings and pongs over without answering them.
+        """
         proto = self._proto
         events = proto.events
         deadline = None if timeout is UNSET or timeout is None else time.monotonic() + timeout
@@ -320,7 +330,9 @@ class WebSocket(MessageMixin):
                 kind = type(event)
                 if kind is Message or kind is Fragment:
                     if _trace.on:
-                        trace(f"++Rcv decoded: fin=1 opcode={event.opcode} data={event.data!r}")  # type: ignore[union-attr]
+                        _trace_received(event)
+                    return event
+                if raw and (kind is Ping or kind is Pong):
                     return event
                 self._on_control(event)
                 if control or kind is Close:
@@ -329,6 +341,10 @@ class WebSocket(MessageMixin):
 
     def _read(self, deadline: Optional[float], per_call: bool) -> None:
         """Read what the socket has and feed it to the protocol."""
+        if self._leftover:
+            data, self._leftover = self._leftover, b""
+            self._proto.receive_data(data)
+            return
         sock = self.sock
         if sock is None:
             raise WebSocketConnectionClosedException("socket is already closed.")
@@ -337,7 +353,8 @@ class WebSocket(MessageMixin):
         size = self._proto.read_hint()
         # The hint never reaches past the current frame, so waiting for all of it is safe:
         # one system call and one bytes object for the whole rest of a big payload.
-        flags = socket.MSG_WAITALL if size > _READ_SIZE and self._waitall_ok else 0
+        # Not under a per-call deadline (recv(timeout=...), polls): it would wait past it.
+        flags = socket.MSG_WAITALL if size > _READ_SIZE and self._waitall_ok and not per_call else 0
         try:
             data = sock.recv(size, flags)
         except socket.timeout as exc:
@@ -478,6 +495,13 @@ def _readable(sock: socket.socket, deadline: float) -> bool:
     except ValueError:  # closed by another thread
         return True
     return bool(ready)
+
+
+def _trace_received(event: Event) -> None:
+    data = event.data  # type: ignore[union-attr]
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fin = int(event.fin) if isinstance(event, Fragment) else 1
+    trace(f"++Rcv decoded: fin={fin} opcode={event.opcode} data={raw!r}")  # type: ignore[union-attr]
 
 
 def _decode(data: bytes) -> str:

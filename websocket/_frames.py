@@ -100,11 +100,12 @@ def encode_header(first_byte: int, length: int, mask: bool) -> bytes:
     return _H64.pack(first_byte, mask_bit | 127, length)
 
 
-def parse_close(payload: bytes) -> tuple[int, str]:
+def parse_close(payload: bytes, validate_utf8: bool = True) -> tuple[int, str]:
     """Decode a close frame payload into (code, reason); 1005 when it has no code.
 
     Raises WebSocketProtocolException for a 1-byte payload or a code that may
-    not be sent, and UnicodeDecodeError for a reason that is not UTF-8.
+    not be sent, and UnicodeDecodeError for a reason that is not UTF-8 (unless
+    ``validate_utf8`` is false: then bad bytes become U+FFFD).
     """
     if not payload:
         return CloseCode.NO_STATUS_RCVD, ""
@@ -113,13 +114,15 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     code = int.from_bytes(payload[:2], "big")
     if not is_valid_close_code(code):
         raise WebSocketProtocolException(f"close frame with invalid close code {code}")
-    return code, payload[2:].decode("utf-8")
+    return code, payload[2:].decode("utf-8", "strict" if validate_utf8 else "replace")
 
 
 def serialize_close(code: int, reason: bytes | str = b"") -> bytes:
     """Encode a close frame payload; code 1005 means a close frame without payload."""
     if code == CloseCode.NO_STATUS_RCVD:
         return b""
+    if not 0 <= code < 65536:
+        raise ValueError("code is invalid range")
     raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
     payload = code.to_bytes(2, "big") + raw
     if len(payload) > MAX_CONTROL_PAYLOAD:

@@ -137,6 +137,11 @@ class ClientProtocol:
             return head - len(buf)
         return head + size - len(buf)  # an incomplete control frame (at most 125 bytes)
 
+    def deliver_frames(self) -> None:
+        """From the next message on, deliver data frames one by one (Fragment events)."""
+        if not self._msg_opcode:
+            self.fire_cont_frame = True
+
     def receive_eof(self) -> None:
         """The server closed its side of the TCP connection."""
         self._stopped = True
@@ -307,7 +312,7 @@ class ClientProtocol:
             self.events.append(Pong(payload))
         else:
             try:
-                code, reason = parse_close(payload)
+                code, reason = parse_close(payload, self.validate_utf8)
             except WebSocketProtocolException as exc:
                 self._fail(CloseCode.PROTOCOL_ERROR, exc)
                 return False

@@ -1,0 +1,154 @@
+"""Fixtures for the integration tests: real servers, scripted servers, clients.
+
+``echo_server`` (session): a ``websockets`` 17.4 server routed by path, see
+    ``_echo_server.py`` for the routes. ``echo_server.url_for("/echo")`` gives
+    a URL; ``url, record = echo_server.track("/sink")`` also gives the
+    ``ServerRecord`` of what the server saw (messages, the client's close
+    frame, request headers).
+``raw_server`` (function): a factory; ``srv = raw_server(script)`` starts a
+    scripted raw-socket server (``_raw_server.py``) running
+    ``script(conn: RawConn)`` for each connection. ``srv.url``,
+    ``srv.wait_conn()``, ``srv.join()`` (re-raises script errors) and
+    ``conn.frames`` / ``conn.client_close`` for what the client sent.
+``connect`` (function): ``connect(url, **options)`` is
+    ``websocket.create_connection`` with a 5 s default timeout; every
+    connection it makes (or is given through ``connect.track(ws)``) is shut
+    down at teardown.
+
+Every test here gets a pytest-timeout of 60 s unless it sets its own, and
+runs with the proxy environment variables removed (proxy tests set them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# Test helper modules live next to this file (tests/ has no __init__.py);
+# pytest's default "prepend" import mode already puts this directory on
+# sys.path for conftest and test modules, so plain imports work.
+from _echo_server import EchoServer
+from _raw_server import RawServer, Script
+
+DEFAULT_TEST_TIMEOUT = 60
+CLIENT_TIMEOUT = 5.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TEST_TIMEOUT))
+
+
+PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+
+
+@pytest.fixture(autouse=True)
+def _no_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's proxy settings must not reroute 127.0.0.1 test traffic."""
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(scope="session")
+def echo_server() -> Iterator[EchoServer]:
+    """One real ``websockets`` server for the whole session (compression off)."""
+    server = EchoServer(compression=None, max_size=None).start()
+    yield server
+    server.stop()
+
+
+class RawServerFactory:
+    """Callable fixture value: ``raw_server(script, linger=5.0, host="127.0.0.1") -> RawServer``."""
+
+    def __init__(self) -> None:
+        self.servers: list[RawServer] = []
+
+    def __call__(self, script: Script, *, linger: float = 5.0, host: str = "127.0.0.1") -> RawServer:
+        server = RawServer(script, linger=linger, host=host).start()
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        errors: list[AssertionError] = []
+        for server in self.servers:
+            try:
+                server.stop()
+            except AssertionError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServerFactory]:
+    """Factory for scripted raw-socket servers; all are stopped at teardown."""
+    factory = RawServerFactory()
+    yield factory
+    factory.stop_all()
+
+
+class Connector:
+    """Callable fixture value: opens client connections and cleans them up."""
+
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+
+    def __call__(self, url: str, **options: Any) -> Any:
+        import websocket
+
+        options.setdefault("timeout", CLIENT_TIMEOUT)
+        ws = websocket.create_connection(url, **options)
+        self.made.append(ws)
+        return ws
+
+    def track(self, ws: Any) -> Any:
+        """Register a WebSocket built by the test so teardown shuts it down."""
+        self.made.append(ws)
+        return ws
+
+    def close_all(self) -> None:
+        for ws in self.made:
+            # shutdown() drops the socket without a close handshake: fast and
+            # safe whatever state the test left the connection in.
+            with contextlib.suppress(Exception):
+                ws.shutdown()
+
+
+@pytest.fixture
+def connect() -> Iterator[Connector]:
+    """``connect(url, **options)``: create_connection with cleanup."""
+    connector = Connector()
+    yield connector
+    connector.close_all()
+
+
+@pytest.fixture
+def no_wsaccel() -> None:
+    """Run the test on the pure-Python masking/validation path.
+
+    Today this only works session-wide: run pytest with WSLINE_NO_WSACCEL=1
+    (see tests/conftest.py). TODO(wsline): once the library exposes a hook to
+    force the pure path per test, call it here (and undo it after) instead of
+    skipping.
+    """
+    hidden = "wsaccel" in sys.modules and sys.modules["wsaccel"] is None
+    if not hidden:
+        pytest.skip("pure path needs WSLINE_NO_WSACCEL=1 until the library hook is wired")
+
+
+@pytest.fixture
+def restore_default_timeout() -> Iterator[None]:
+    """Put websocket.getdefaulttimeout() back after a test changes it."""
+    import websocket
+
+    saved = websocket.getdefaulttimeout()
+    yield
+    websocket.setdefaulttimeout(saved)

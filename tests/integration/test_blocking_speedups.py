@@ -1,0 +1,41 @@
+"""The optional wsaccel path and the pure-Python path give the same bytes.
+
+Run the suite twice: once as is (wsaccel used when installed) and once with
+WSLINE_NO_WSACCEL=1, which hides wsaccel for the whole session. The tests
+below check which path this session is on and exercise masking/UTF-8 code
+with payloads that cross every word-size boundary.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from _raw_server import accept_and_collect
+from _wire import pattern_bytes, pattern_text
+
+from websocket import ABNF
+
+
+def test_wsaccel_is_hidden_on_the_pure_path(no_wsaccel) -> None:
+    with pytest.raises(ImportError):
+        importlib.import_module("wsaccel.xormask")
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 1023, 4097, 65_537])
+def test_masking_is_exact_for_every_length(raw_server, connect, size) -> None:
+    srv = raw_server(accept_and_collect)
+    ws = connect(srv.url)
+    data = pattern_bytes(size)
+    ws.send_bytes(data)
+    ws.close()
+    (conn,) = srv.join()
+    assert conn.frames[0].payload == data
+
+
+def test_text_validation_over_many_sizes(echo_server, connect) -> None:
+    ws = connect(echo_server.url_for("/echo"))
+    for size in (1, 2, 3, 4, 5, 31, 32, 33, 1000, 70_000):
+        text = pattern_text(size)
+        ws.send(text, ABNF.OPCODE_TEXT)
+        assert ws.recv() == text
