@@ -24,8 +24,8 @@ from ._exceptions import (
     WebSocketPayloadException,
     WebSocketProtocolException,
 )
-from ._frames import CloseCode, encode_header, parse_close, serialize_close
-from ._mask import MaskKeys, apply_mask
+from ._frames import CloseCode, parse_close, serialize_close
+from ._mask import MaskKeys, build_frame
 from ._utf8 import Utf8Decoder
 
 __all__ = ["ClientProtocol", "State", "Extension", "DEFAULT_MAX_SIZE"]
@@ -416,8 +416,8 @@ class ClientProtocol:
     def _frame(self, first: int, payload: bytes, raw_first: bool = False) -> bytes:
         if not raw_first:
             first |= 0x80
-        key = self.mask_key(4)
-        return encode_header(first, len(payload), True) + key + apply_mask(payload, key)
+        # One allocation and one pass over the payload for header, key and masked bytes.
+        return build_frame(first, payload, self.mask_key(4))
 
 
 def _join(pieces: list[bytes | str]) -> bytes | str:
