@@ -1,46 +1,44 @@
-"""The blocking opening handshake: socket, TLS, upgrade request, response, redirects.
+"""The blocking opening handshake: transport (TCP, Unix socket, proxy, TLS), upgrade request, answer, redirects.
 
 Everything here runs under one deadline (the connection's timeout), so a
-server that trickles its answer byte by byte cannot hold ``connect`` longer
-than the timeout the user set.
+server or proxy that trickles its answer byte by byte cannot hold ``connect``
+longer than the timeout the user set. The request is built, and so checked
+for header injection, before any connection is opened.
+
+Redirects (301, 302, 303, 307, 308) are followed up to ``redirect_limit``
+(default 3) to absolute or relative ws://, wss:// and ws+unix:// targets.
+Beyond websocket-client: URL credentials become Basic auth; a redirect to
+another origin (host or port) or from wss:// to ws:// carries no
+Authorization header, ``cookie`` option, Cookie header or URL credentials
+along; and a wss:// -> ws:// redirect is refused unless
+``allow_insecure_redirect=True``.
 """
 
 from __future__ import annotations
 
 import socket
-import time
+import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ._exceptions import (
-    WebSocketBadStatusException,
-    WebSocketConnectionClosedException,
-    WebSocketException,
-    WebSocketHandshakeException,
-    WebSocketProxyException,
-    WebSocketTimeoutException,
-)
-from ._handshake import (
-    MAX_HEAD_SIZE,
-    HandshakeRequest,
-    Response,
-    build_request,
-    check_upgrade,
-    find_head_end,
-    parse_response_head,
-)
-from ._headers import header_lines
+from ._cookiejar import CookieJar, SimpleCookieJar
+from ._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
+from ._handshake import HandshakeRequest, Response, build_request, check_upgrade
+from ._headers import HeadersLike, header_lines
 from ._logging import dump
-from ._options import ConnectOptions
+from ._options import UNSET, ConnectOptions
 from ._protocol import Extension
-from ._socket import open_tcp, wrap_tls
-from ._url import WsUrl, resolve_redirect, split_url
+from ._proxy import open_via_proxy
+from ._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, wrap_tls
+from ._url import WsUrl, resolve_redirect, select_proxy, split_url
 
-__all__ = ["Opened", "open_connection", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
+__all__ = ["Opened", "open_connection", "open_transport", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
 
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 MAX_BODY_SIZE = 1024 * 1024
-_CREDENTIAL_HEADERS = ("authorization", "cookie")
+_CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_REDACTED_HEADERS = ("authorization", "proxy-authorization")
 
 
 @dataclass
@@ -55,19 +53,14 @@ class Opened:
     extension: Optional[Extension]
 
 
-class _Deadline:
-    """Remaining time of one overall timeout (None: no limit)."""
+@dataclass
+class _Hop:
+    """Where the next attempt goes, and whether the first URL's credentials still travel with it."""
 
-    def __init__(self, timeout: Optional[float]) -> None:
-        self.end = None if timeout is None else time.monotonic() + timeout
-
-    def remaining(self) -> Optional[float]:
-        if self.end is None:
-            return None
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise WebSocketTimeoutException("opening handshake timed out")
-        return left
+    url: str
+    target: WsUrl
+    credentials: bool
+    first_auth: Optional[str]
 
 
 def open_connection(
@@ -77,41 +70,37 @@ def open_connection(
     extension_offer: Optional[tuple[str, Callable[[str], Extension]]] = None,
 ) -> Opened:
     """Connect, upgrade and follow redirects; the socket is closed on any failure."""
-    if opts.http_proxy_host or opts.proxy_type:
-        raise WebSocketProxyException("proxies are not supported yet by this version of wsline")
-    deadline = _Deadline(timeout)
-    current = url
-    with_credentials = True
-    for _ in range(max(opts.redirect_limit, 0) + 1):
-        target = split_url(current)
-        sock = _open_socket(target, opts, deadline)
+    deadline = Deadline(timeout)
+    target = split_url(url)
+    hop = _Hop(url, target, True, target.basic_auth())
+    jar = _jar(opts)
+    redirects = 0
+    while True:
+        request = _build(hop, opts, jar, extension_offer)
+        sock = open_transport(hop.target, opts, deadline)
         try:
-            request = _build(target, opts, with_credentials, extension_offer)
-            sock.settimeout(deadline.remaining())
-            _send_request(sock, request)
-            response, leftover = _read_head(sock, deadline)
-            location = response.headers.get("Location")
-            if response.status in REDIRECT_STATUSES and location:
-                nxt = split_url(resolve_redirect(current, location))
-                _check_redirect(target, nxt, opts)
-                if (nxt.hostname, nxt.port) != (target.hostname, target.port):
-                    with_credentials = False
+            _send_request(sock, request, deadline)
+            response, leftover = read_http_head(sock, deadline)
+            dump("response header", response.raw.decode("iso-8859-1").rstrip())
+            if response.status in REDIRECT_STATUSES or response.status == 101:
+                _remember_cookies(jar, response, hop.target)  # as websocket-client: not from error answers
+            if response.status in REDIRECT_STATUSES:
+                if redirects >= max(opts.redirect_limit, 0):
+                    raise WebSocketException(f"Redirect limit exhausted ({redirects} redirects followed)")
+                hop = _next_hop(hop, response, opts)
+                redirects += 1
                 sock.close()
-                current = resolve_redirect(current, location)
                 continue
             if response.status != 101:
                 raise _bad_status(response, leftover, sock, deadline)
             chosen: list[Extension] = []
-            negotiate = None
-            if extension_offer is not None:
-                negotiate = _collector(extension_offer[1], chosen)
+            negotiate = None if extension_offer is None else _collector(extension_offer[1], chosen)
             subprotocol = check_upgrade(response, request, negotiate)
             sock.settimeout(timeout)
-            return Opened(sock, target, response, subprotocol, leftover, chosen[0] if chosen else None)
+            return Opened(sock, hop.target, response, subprotocol, leftover, chosen[0] if chosen else None)
         except BaseException:
             sock.close()
             raise
-    raise WebSocketException(f"too many redirects (redirect_limit={opts.redirect_limit})")
 
 
 def _collector(accept: Callable[[str], Extension], chosen: list[Extension]) -> Callable[[str], None]:
@@ -123,13 +112,41 @@ def _collector(accept: Callable[[str], Extension], chosen: list[Extension]) -> C
     return negotiate
 
 
-def _open_socket(target: WsUrl, opts: ConnectOptions, deadline: _Deadline) -> socket.socket:
+# --------------------------------------------------------------- transport
+
+
+def open_transport(target: WsUrl, opts: ConnectOptions, deadline: Deadline) -> socket.socket:
+    """A connected socket to ``target`` (given socket, Unix socket, proxy or TCP), with TLS for wss://.
+
+    A socket passed in ``socket=`` serves one attempt only and gets TLS for
+    wss:// unless it already is an SSLSocket (websocket-client would speak
+    plain text to a wss:// URL there).
+    """
+    sockopt = opts.sockopt or ()
+    unix_path = target.unix_path or opts.unix_socket
     if opts.socket is not None:
         sock: socket.socket = opts.socket
-        opts.socket = None  # a pre-connected socket serves one attempt only
+        opts.socket = None
+    elif unix_path is not None:
+        if opts.http_proxy_host:
+            raise ValueError("a proxy cannot be used to reach a Unix domain socket")
+        sock = open_unix(unix_path, deadline.remaining(), sockopt)
     else:
-        sock = open_tcp(target.hostname, target.port, deadline.remaining(), opts.sockopt or ())
-    if target.is_secure:
+        proxy = select_proxy(
+            target.hostname,
+            target.is_secure,
+            opts.http_proxy_host,
+            opts.http_proxy_port,
+            opts.http_proxy_auth,
+            opts.http_no_proxy,
+            opts.proxy_type,
+            opts.http_proxy_timeout,
+        )
+        if proxy is None:
+            sock = open_tcp(target.hostname, target.port, deadline.remaining(), sockopt)
+        else:
+            sock = open_via_proxy(proxy, target.hostname, target.port, deadline, sockopt)
+    if target.is_secure and not isinstance(sock, ssl.SSLSocket):
         try:
             sock.settimeout(deadline.remaining())
             sock = wrap_tls(sock, target.hostname, opts.sslopt or {})
@@ -139,93 +156,125 @@ def _open_socket(target: WsUrl, opts: ConnectOptions, deadline: _Deadline) -> so
     return sock
 
 
-def _check_redirect(source: WsUrl, target: WsUrl, opts: ConnectOptions) -> None:
-    if source.is_secure and not target.is_secure and not opts.extra.get("allow_insecure_redirect"):
-        raise WebSocketHandshakeException("refusing to follow a redirect from wss:// to ws://")
+# ---------------------------------------------------------------- redirects
+
+
+def _next_hop(hop: _Hop, response: Response, opts: ConnectOptions) -> _Hop:
+    location = response.headers.get("Location")
+    if not location:
+        raise WebSocketBadStatusException(
+            f"Redirect response without Location header, status {response.status}",
+            response.status,
+            response.reason,
+            response.headers.as_compat_dict(),
+        )
+    try:
+        url = resolve_redirect(hop.url, location)
+        target = split_url(url)
+    except ValueError as exc:
+        raise WebSocketException(f"Invalid redirect target {location!r}: {exc}") from exc
+    downgrade = hop.target.is_secure and not target.is_secure
+    if downgrade and not opts.allow_insecure_redirect:
+        raise WebSocketException(
+            f"refusing to follow a redirect from wss:// to ws:// ({location!r}); pass allow_insecure_redirect=True to allow it"
+        )
+    same_origin = _origin(hop.target) == _origin(target) and not downgrade
+    return _Hop(url, target, hop.credentials and same_origin, hop.first_auth)
+
+
+def _origin(url: WsUrl) -> tuple[Optional[str], str, int]:
+    return url.unix_path, url.hostname.lower(), url.port
+
+
+# ------------------------------------------------------------------ request
+
+
+def _jar(opts: ConnectOptions) -> Optional[SimpleCookieJar]:
+    if opts.cookie_jar is UNSET:
+        return CookieJar
+    if opts.cookie_jar is None or isinstance(opts.cookie_jar, SimpleCookieJar):
+        return opts.cookie_jar
+    raise TypeError(f"cookie_jar must be a SimpleCookieJar or None, not {type(opts.cookie_jar).__name__}")
+
+
+def _remember_cookies(jar: Optional[SimpleCookieJar], response: Response, target: WsUrl) -> None:
+    if jar is not None:
+        for value in response.headers.get_all("Set-Cookie"):
+            jar.add(value, host=target.hostname)
+
+
+def _user_lines(opts: ConnectOptions) -> list[str]:
+    header: HeadersLike = opts.header() if callable(opts.header) else opts.header
+    if isinstance(header, Mapping):
+        header = {k: v for k, v in header.items() if v is not None}
+    return header_lines(header)
+
+
+def _connection_value(connection: Optional[str]) -> Optional[str]:
+    """websocket-client's ``connection`` is a whole header line ("Connection: ..."); a bare value works too."""
+    if connection is None:
+        return None
+    name, sep, value = connection.partition(":")
+    return value.strip() if sep and name.strip().lower() == "connection" else connection
 
 
 def _build(
-    target: WsUrl,
+    hop: _Hop,
     opts: ConnectOptions,
-    with_credentials: bool,
+    jar: Optional[SimpleCookieJar],
     extension_offer: Optional[tuple[str, Any]],
 ) -> HandshakeRequest:
-    header = opts.header() if callable(opts.header) else opts.header
-    lines = header_lines(header)
-    cookie = opts.cookie
-    if with_credentials:
-        auth = target.basic_auth()
-        if auth and not any(line.split(":", 1)[0].strip().lower() == "authorization" for line in lines):
-            lines.append(f"Authorization: {auth}")
-    else:
+    target = hop.target
+    lines = _user_lines(opts)
+    if not hop.credentials:
         lines = [line for line in lines if line.split(":", 1)[0].strip().lower() not in _CREDENTIAL_HEADERS]
-        cookie = None
-    host = None if opts.suppress_host else (opts.host or target.host_header)
-    origin = None if opts.suppress_origin else (opts.origin or target.origin)
-    request = build_request(
+    auth = target.basic_auth() or (hop.first_auth if hop.credentials else None)
+    if auth and not any(line.split(":", 1)[0].strip().lower() == "authorization" for line in lines):
+        lines.append(f"Authorization: {auth}")
+    stored = jar.get(target.hostname, secure=target.is_secure) if jar is not None else ""
+    given = opts.cookie if hop.credentials else None
+    cookie = "; ".join(c for c in (stored, given) if c) or None
+    return build_request(
         resource=target.resource,
-        host=host,
-        origin=origin,
+        host=None if opts.suppress_host else (opts.host or target.host_header),
+        origin=None if opts.suppress_origin else (opts.origin or target.origin),
         subprotocols=opts.subprotocols,
         header_lines=lines,
         cookie=cookie,
         extensions=extension_offer[0] if extension_offer else None,
-        connection=opts.connection,
+        connection=_connection_value(opts.connection),
     )
-    return request
 
 
-def _send_request(sock: socket.socket, request: HandshakeRequest) -> None:
-    dump("request header", request.data.decode("utf-8", "replace"))
+def _loggable(data: bytes) -> str:
+    """The request head as text, credentials replaced."""
+    out = []
+    for line in data.decode("utf-8", "replace").rstrip().split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() in _REDACTED_HEADERS:
+            scheme = value.strip().split(" ", 1)[0]
+            line = f"{name}: {scheme} <redacted>"
+        out.append(line)
+    return "\r\n".join(out)
+
+
+def _send_request(sock: socket.socket, request: HandshakeRequest, deadline: Deadline) -> None:
+    dump("request header", _loggable(request.data))
     try:
+        sock.settimeout(deadline.remaining())
         sock.sendall(request.data)
     except socket.timeout as exc:
         raise WebSocketTimeoutException("sending the opening handshake timed out") from exc
 
 
-def _recv(sock: socket.socket, deadline: _Deadline, size: int) -> bytes:
-    sock.settimeout(deadline.remaining())
-    try:
-        return sock.recv(size)
-    except socket.timeout as exc:
-        raise WebSocketTimeoutException("opening handshake timed out") from exc
+# ------------------------------------------------------------------ answer
 
 
-def _read_head(sock: socket.socket, deadline: _Deadline) -> tuple[Response, bytes]:
-    """Read until the blank line; refuse a head over MAX_HEAD_SIZE before reading more."""
-    buf = b""
-    while True:
-        chunk = _recv(sock, deadline, 4096)
-        if not chunk:
-            raise WebSocketConnectionClosedException("the server closed the connection during the opening handshake")
-        scanned = len(buf)
-        buf += chunk
-        end = find_head_end(buf, scanned)
-        if end >= 0:
-            break
-        if len(buf) > MAX_HEAD_SIZE:
-            raise WebSocketHandshakeException(f"handshake response head is larger than {MAX_HEAD_SIZE} bytes")
-    if end > MAX_HEAD_SIZE:
-        raise WebSocketHandshakeException(f"handshake response head is larger than {MAX_HEAD_SIZE} bytes")
-    response = parse_response_head(buf[:end])
-    dump("response header", buf[:end].decode("iso-8859-1").rstrip())
-    return response, buf[end:]
-
-
-def _bad_status(response: Response, leftover: bytes, sock: socket.socket, deadline: _Deadline) -> WebSocketBadStatusException:
+def _bad_status(response: Response, leftover: bytes, sock: socket.socket, deadline: Deadline) -> WebSocketBadStatusException:
     body: Optional[bytes] = None
     length = response.headers.get("Content-Length")
     if length is not None and length.strip().isdigit():
-        want = min(int(length), MAX_BODY_SIZE)
-        body = leftover[:want]
-        try:
-            while len(body) < want:
-                chunk = _recv(sock, deadline, min(65536, want - len(body)))
-                if not chunk:
-                    break
-                body += chunk
-        except (WebSocketTimeoutException, OSError):
-            pass  # the status is what matters; a body cut short is still reported
+        body = recv_body(sock, deadline, leftover, min(int(length), MAX_BODY_SIZE))
     headers = response.headers.as_compat_dict()
     message = f"Handshake status {response.status} {response.reason} -+-+- {headers} -+-+- {body!r}"
     return WebSocketBadStatusException(message, response.status, response.reason, headers, body)

@@ -42,8 +42,16 @@ class ConnectOptions:
     http_proxy_auth: Optional[tuple[str, str]] = None
     http_proxy_timeout: Optional[float] = None
     proxy_type: Optional[str] = None
+    # Issue 4 (reaching servers): a Unix socket path to connect to instead of TCP; following a
+    # wss:// -> ws:// redirect; the cookie jar (UNSET: the process-global one, None: none).
+    unix_socket: Optional[str] = None
+    allow_insecure_redirect: bool = False
+    cookie_jar: Any = UNSET
     max_size: Optional[int] = DEFAULT_MAX_SIZE
-    compression: Optional[str] = None
+    # "deflate": offer permessage-deflate (RFC 7692); None: offer no extension.
+    compression: Optional[str] = "deflate"
+    # Tuning of permessage-deflate (window bits, context takeover, level): see _deflate.DeflateSettings.
+    compression_options: Optional[dict[str, Any]] = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

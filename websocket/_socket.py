@@ -1,4 +1,4 @@
-"""Blocking TCP and TLS connections, socket options and timeouts."""
+"""Blocking TCP, Unix and TLS connections, socket options, timeouts and the bounded HTTP head reader."""
 
 from __future__ import annotations
 
@@ -6,18 +6,24 @@ import errno
 import os
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ._exceptions import WebSocketAddressException, WebSocketConnectionClosedException, WebSocketTimeoutException
+from ._exceptions import (
+    WebSocketAddressException,
+    WebSocketConnectionClosedException,
+    WebSocketException,
+    WebSocketHandshakeException,
+    WebSocketTimeoutException,
+)
+from ._handshake import MAX_HEAD_SIZE, Response, find_head_end, parse_response_head
 
 __all__ = [
     "DEFAULT_SOCKET_OPTION",
     "sock_opt",
     "setdefaulttimeout",
     "getdefaulttimeout",
-    "open_tcp",
-    "wrap_tls",
     "recv",
     "recv_line",
     "send",
@@ -55,11 +61,31 @@ class sock_opt:
         self.timeout: Optional[float] = None
 
 
+class Deadline:
+    """The end of one overall timeout (None: no limit), shared by every step of opening a connection."""
+
+    def __init__(self, timeout: Optional[float]) -> None:
+        self.end = None if timeout is None else time.monotonic() + timeout
+
+    def remaining(self, cap: Optional[float] = None) -> Optional[float]:
+        """Seconds left (at most ``cap``); raises WebSocketTimeoutException once it has passed."""
+        if self.end is None:
+            return cap
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise WebSocketTimeoutException("opening handshake timed out")
+        return left if cap is None else min(left, cap)
+
+
 _RETRY_NEXT_ADDRESS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
 def open_tcp(host: str, port: int, timeout: Optional[float], sockopt: SockOpt = ()) -> socket.socket:
-    """Connect to the first address of ``host`` that accepts, with the default and user socket options."""
+    """Connect to the first address of ``host`` that accepts, within ``timeout`` overall.
+
+    The default socket options are set first, then the user's ``sockopt``.
+    """
+    deadline = Deadline(timeout)
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except socket.gaierror as exc:
@@ -68,7 +94,7 @@ def open_tcp(host: str, port: int, timeout: Optional[float], sockopt: SockOpt = 
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(deadline.remaining())
             for opt in DEFAULT_SOCKET_OPTION:
                 sock.setsockopt(*opt)
             for opt in sockopt:
@@ -83,56 +109,136 @@ def open_tcp(host: str, port: int, timeout: Optional[float], sockopt: SockOpt = 
             if exc.errno not in _RETRY_NEXT_ADDRESS:
                 raise
             last = exc
-    assert last is not None, "getaddrinfo returned no address"
+        except BaseException:
+            sock.close()
+            raise
+    if last is None:
+        raise WebSocketAddressException(f"cannot resolve {host!r}: no address")
     raise last
 
 
-def _tls_context(sslopt: dict[str, Any]) -> ssl.SSLContext:
-    ctx = sslopt.get("context")
-    if isinstance(ctx, ssl.SSLContext):
-        return ctx
-    protocol = sslopt.get("ssl_version", ssl.PROTOCOL_TLS_CLIENT)
-    context = ssl.SSLContext(protocol)
-    cert_reqs = sslopt.get("cert_reqs", ssl.CERT_REQUIRED)
-    check_hostname = sslopt.get("check_hostname", cert_reqs != ssl.CERT_NONE)
-    context.check_hostname = False
-    context.verify_mode = cert_reqs
-    ca_certs = sslopt.get("ca_certs")
-    ca_cert_path = sslopt.get("ca_cert_path")
+def open_unix(path: str, timeout: Optional[float], sockopt: SockOpt = ()) -> socket.socket:
+    """Connect to a Unix domain socket; the user's ``sockopt`` are applied (the TCP defaults are not)."""
+    family = getattr(socket, "AF_UNIX", None)
+    if family is None:
+        raise WebSocketException("Unix domain sockets are not available on this platform")
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        for opt in sockopt:
+            sock.setsockopt(*opt)
+        sock.connect(path)
+    except socket.timeout as exc:
+        sock.close()
+        raise WebSocketTimeoutException(f"connecting to the Unix socket {path!r} timed out") from exc
+    except OSError as exc:
+        sock.close()
+        if exc.errno is None:
+            raise
+        # Same class and errno, with the path in the message.
+        raise type(exc)(exc.errno, exc.strerror, path) from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+# ------------------------------------------------------------------ TLS
+
+
+def effective_sslopt(sslopt: dict[str, Any]) -> dict[str, Any]:
+    """``sslopt`` with websocket-client's defaults and WEBSOCKET_CLIENT_CA_BUNDLE applied."""
+    merged: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED, **sslopt}
     bundle = os.environ.get("WEBSOCKET_CLIENT_CA_BUNDLE")
-    if bundle and not ca_certs and not ca_cert_path:
-        if os.path.isdir(bundle):
-            ca_cert_path = bundle
-        else:
-            ca_certs = bundle
-    if cert_reqs != ssl.CERT_NONE:
-        if ca_certs or ca_cert_path:
-            context.load_verify_locations(cafile=ca_certs, capath=ca_cert_path)
-        else:
-            context.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    context.check_hostname = bool(check_hostname)
-    certfile = sslopt.get("certfile")
-    cert_chain = sslopt.get("cert_chain")
-    if cert_chain:
-        certfile, keyfile, password = cert_chain
-    else:
-        keyfile, password = sslopt.get("keyfile"), sslopt.get("password")
-    if certfile:
-        context.load_cert_chain(certfile, keyfile, password)
-    if sslopt.get("ciphers"):
-        context.set_ciphers(sslopt["ciphers"])
-    if sslopt.get("ecdh_curve"):
-        context.set_ecdh_curve(sslopt["ecdh_curve"])
+    if bundle:
+        if os.path.isfile(bundle) and sslopt.get("ca_certs") is None:
+            merged["ca_certs"] = bundle
+        elif os.path.isdir(bundle) and sslopt.get("ca_cert_path") is None:
+            merged["ca_cert_path"] = bundle
+    return merged
+
+
+def tls_context(sslopt: dict[str, Any]) -> ssl.SSLContext:
+    """The SSLContext ``sslopt`` describes: a given ``context`` as is, else one built from the keys.
+
+    Certificate verification and the hostname check are on unless
+    ``cert_reqs=ssl.CERT_NONE`` turns them off; asking for a hostname check
+    without verification is an error, as in websocket-client.
+    """
+    given = sslopt.get("context")
+    if given is not None:
+        if not isinstance(given, ssl.SSLContext):
+            raise TypeError(f"sslopt['context'] must be an ssl.SSLContext, not {type(given).__name__}")
+        return given
+    opts = effective_sslopt(sslopt)
+    protocol = opts.get("ssl_version", opts.get("protocol", ssl.PROTOCOL_TLS_CLIENT))
+    context = ssl.SSLContext(protocol)
     keylog = os.environ.get("SSLKEYLOGFILE")
     if keylog:
         context.keylog_filename = keylog
+    _set_verification(context, opts)
+    _set_client_cert(context, opts)
+    _set_tuning(context, opts)
     return context
 
 
+def _set_verification(context: ssl.SSLContext, opts: dict[str, Any]) -> None:
+    cert_reqs = opts["cert_reqs"]
+    check_hostname = bool(opts.get("check_hostname", cert_reqs != ssl.CERT_NONE))
+    if cert_reqs == ssl.CERT_NONE and check_hostname:
+        raise WebSocketException(
+            "SSL certificate verification configuration failed: "
+            "check_hostname cannot be enabled when cert_reqs is CERT_NONE"
+        )
+    if cert_reqs != ssl.CERT_NONE:
+        cafile, capath = opts.get("ca_certs"), opts.get("ca_cert_path")
+        try:
+            if cafile or capath:
+                context.load_verify_locations(cafile=cafile, capath=capath)
+            else:
+                context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise WebSocketException(f"SSL CA certificate loading failed: {exc}") from exc
+    # check_hostname must go off before verify_mode may become CERT_NONE.
+    context.check_hostname = False
+    context.verify_mode = cert_reqs
+    context.check_hostname = check_hostname
+
+
+def _set_client_cert(context: ssl.SSLContext, opts: dict[str, Any]) -> None:
+    chain = opts.get("cert_chain")
+    if chain is not None:
+        if not isinstance(chain, (tuple, list)) or len(chain) != 3:
+            raise ValueError("sslopt['cert_chain'] must be a (certfile, keyfile, password) tuple")
+        certfile, keyfile, password = chain
+    else:
+        certfile, keyfile, password = opts.get("certfile"), opts.get("keyfile"), opts.get("password")
+    if not certfile:
+        return
+    try:
+        context.load_cert_chain(certfile, keyfile, password)
+    except (OSError, ValueError) as exc:
+        raise WebSocketException(f"SSL client certificate loading failed: {exc}") from exc
+
+
+def _set_tuning(context: ssl.SSLContext, opts: dict[str, Any]) -> None:
+    try:
+        if opts.get("ciphers"):
+            context.set_ciphers(opts["ciphers"])
+        if opts.get("ecdh_curve"):
+            context.set_ecdh_curve(opts["ecdh_curve"])
+    except (ssl.SSLError, ValueError) as exc:
+        raise WebSocketException(f"SSL cipher or curve configuration failed: {exc}") from exc
+
+
 def wrap_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> ssl.SSLSocket:
-    """Run the TLS handshake on ``sock`` with websocket-client's ``sslopt`` keys."""
-    context = _tls_context(sslopt)
-    server_hostname = sslopt.get("server_hostname", hostname)
+    """Run the TLS handshake on ``sock`` with websocket-client's ``sslopt`` keys.
+
+    SNI and the hostname check use ``sslopt['server_hostname']`` when given,
+    else the URL's host.
+    """
+    context = tls_context(sslopt)
+    server_hostname = sslopt.get("server_hostname") or hostname
     try:
         return context.wrap_socket(
             sock,
@@ -142,6 +248,57 @@ def wrap_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> ssl.
         )
     except socket.timeout as exc:
         raise WebSocketTimeoutException("TLS handshake timed out") from exc
+
+
+# ------------------------------------------------------------ HTTP head
+
+
+def _recv_some(sock: socket.socket, deadline: Deadline, size: int, what: str) -> bytes:
+    sock.settimeout(deadline.remaining())
+    try:
+        return sock.recv(size)
+    except socket.timeout as exc:
+        raise WebSocketTimeoutException(f"{what} timed out") from exc
+
+
+def read_http_head(sock: socket.socket, deadline: Deadline, what: str = "opening handshake") -> tuple[Response, bytes]:
+    """Read and parse an HTTP response head; returns it and the bytes that followed it.
+
+    The head is refused once it passes MAX_HEAD_SIZE, before more is read,
+    and every read runs under ``deadline``.
+    """
+    buf = b""
+    while True:
+        chunk = _recv_some(sock, deadline, 4096, what)
+        if not chunk:
+            raise WebSocketConnectionClosedException(f"the connection was closed during the {what}")
+        scanned = len(buf)
+        buf += chunk
+        end = find_head_end(buf, scanned)
+        if end >= 0:
+            break
+        if len(buf) > MAX_HEAD_SIZE:
+            raise WebSocketHandshakeException(f"{what}: response head is larger than {MAX_HEAD_SIZE} bytes")
+    if end > MAX_HEAD_SIZE:
+        raise WebSocketHandshakeException(f"{what}: response head is larger than {MAX_HEAD_SIZE} bytes")
+    return parse_response_head(buf[:end]), buf[end:]
+
+
+def recv_body(sock: socket.socket, deadline: Deadline, have: bytes, want: int) -> bytes:
+    """Read up to ``want`` body bytes (``have`` already read); a cut-short body is returned as is."""
+    body = have[:want]
+    try:
+        while len(body) < want:
+            chunk = _recv_some(sock, deadline, min(65536, want - len(body)), "reading the response body")
+            if not chunk:
+                break
+            body += chunk
+    except (WebSocketTimeoutException, OSError):
+        pass  # the status is what matters; the body is informative only
+    return body
+
+
+# --------------------------------------------------- websocket-client I/O
 
 
 def recv(sock: socket.socket, bufsize: int) -> bytes:

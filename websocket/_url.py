@@ -1,27 +1,54 @@
-"""WebSocket URLs: ws://, wss:// (and their parts as websocket-client exposes them)."""
+"""WebSocket URLs (ws://, wss://, ws+unix://), proxy settings from options and the environment, no_proxy.
+
+Environment proxies follow websocket-client 1.9.2: ``ws://`` uses
+``http_proxy`` (or ``HTTP_PROXY``), ``wss://`` uses ``https_proxy`` (or
+``HTTPS_PROXY``), the lowercase name wins when both are set, spaces are
+dropped, ``user:password@`` becomes the proxy credentials and a missing port
+means 80. ``no_proxy`` (or ``NO_PROXY``) applies when ``http_no_proxy`` is not
+given. Differences, each closing a hole: a ``socks4://``, ``socks4a://``,
+``socks5://`` or ``socks5h://`` scheme selects that SOCKS protocol (missing
+port: 1080) where websocket-client would speak HTTP to it; a value without a
+scheme is read as ``http://``; ``.example.com`` matches ``example.com`` and its
+subdomains but not ``badexample.com``; names compare case-insensitively; and
+an explicit SOCKS proxy honours an explicit ``http_no_proxy`` but never the
+environment's ``no_proxy``, as in websocket-client.
+"""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from typing import Optional
-from urllib.parse import unquote, urljoin, urlsplit
+import ipaddress
+import os
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
-__all__ = ["WsUrl", "parse_url", "split_url", "resolve_redirect"]
+from ._exceptions import WebSocketProxyException
+from ._headers import check_header_text
+
+__all__ = ["parse_url", "get_proxy_info"]
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
+UNIX_SCHEME = "ws+unix"
+UNIX_HOST = "localhost"
+PROXY_TYPES = ("http", "socks4", "socks4a", "socks5", "socks5h")
+# Printable ASCII but the space: what may stand in a request line unencoded.
+_RESOURCE_SAFE = "".join(c for c in string.printable if c not in string.whitespace)
 
 
 @dataclass(frozen=True)
 class WsUrl:
-    """A parsed WebSocket URL."""
+    """A parsed WebSocket URL; ``unix_path`` is set for ws+unix URLs."""
 
     scheme: str
     hostname: str
     port: int
     resource: str
-    username: Optional[str] = None
-    password: Optional[str] = None
+    username: Optional[str] = field(default=None, repr=False)
+    password: Optional[str] = field(default=None, repr=False)
+    unix_path: Optional[str] = None
 
     @property
     def is_secure(self) -> bool:
@@ -32,7 +59,9 @@ class WsUrl:
     def host_header(self) -> str:
         """Host header value: the port is left out when it is the scheme's default."""
         host = f"[{self.hostname}]" if ":" in self.hostname else self.hostname
-        return host if self.port == _DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+        if self.unix_path is not None or self.port == _DEFAULT_PORTS[self.scheme]:
+            return host
+        return f"{host}:{self.port}"
 
     @property
     def origin(self) -> str:
@@ -48,11 +77,21 @@ class WsUrl:
 
 
 def split_url(url: str) -> WsUrl:
-    """Parse a ws:// or wss:// URL; raises ValueError with websocket-client's messages."""
+    """Parse a ws://, wss:// or ws+unix:// URL; raises ValueError with websocket-client's messages.
+
+    ``ws+unix:///run/app.sock`` reaches the socket at that path (resource
+    ``/``); ``ws+unix://%2Frun%2Fapp.sock/chat?x=1`` puts the socket path,
+    percent-encoded, in the host part so the URL can carry a resource too.
+    """
+    if "\r" in url or "\n" in url or "\x00" in url:
+        # Not echoed: the URL may carry credentials.
+        raise ValueError("url contains a CR, LF or NUL character")
     if ":" not in url:
         raise ValueError("url is invalid")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if scheme == UNIX_SCHEME:
+        return _split_unix(parts.netloc, parts.path, parts.query)
     if scheme not in _DEFAULT_PORTS:
         raise ValueError(f"scheme {parts.scheme} is invalid")
     try:
@@ -61,17 +100,32 @@ def split_url(url: str) -> WsUrl:
         raise ValueError(f"port is invalid: {exc}") from exc
     if not parts.hostname:
         raise ValueError("hostname is invalid")
-    resource = parts.path or "/"
-    if parts.query:
-        resource += "?" + parts.query
     return WsUrl(
         scheme=scheme,
         hostname=parts.hostname,
         port=port or _DEFAULT_PORTS[scheme],
-        resource=resource,
+        resource=_resource(parts.path, parts.query),
         username=unquote(parts.username) if parts.username is not None else None,
         password=unquote(parts.password) if parts.password is not None else None,
     )
+
+
+def _split_unix(netloc: str, path: str, query: str) -> WsUrl:
+    if netloc:
+        socket_path, resource = unquote(netloc), _resource(path, query)
+    else:
+        socket_path, resource = unquote(path), _resource("", query)
+    if not socket_path:
+        raise ValueError("ws+unix URL without a socket path")
+    return WsUrl("ws", UNIX_HOST, 80, resource, unix_path=socket_path)
+
+
+def _resource(path: str, query: str) -> str:
+    """Request target: path (default "/") and query, spaces and non-ASCII percent-encoded."""
+    resource = path or "/"
+    if query:
+        resource += "?" + query
+    return quote(resource, safe=_RESOURCE_SAFE)
 
 
 def parse_url(url: str) -> tuple[str, int, str, bool]:
@@ -81,10 +135,171 @@ def parse_url(url: str) -> tuple[str, int, str, bool]:
 
 
 def resolve_redirect(base: str, location: str) -> str:
-    """The absolute URL a Location header points to, relative ones resolved against ``base``."""
+    """The absolute URL a Location header points to, relative ones resolved against ``base``.
+
+    Raises ValueError for a target that is not a ws://, wss:// or ws+unix:// URL.
+    """
+    check_header_text(location, "redirect location")
     if "://" in location:
+        scheme = location.split("://", 1)[0].lower()
+        if scheme not in _DEFAULT_PORTS:
+            raise ValueError(f"scheme {scheme} is invalid")
         return location
+    current = split_url(base)
+    if current.unix_path is not None:
+        # The socket path stays; the Location changes the resource only.
+        joined = urljoin("http://unix" + current.resource, location)
+        tail = joined[len("http://unix") :]
+        return f"{UNIX_SCHEME}://{quote(current.unix_path, safe='')}{tail}"
     scheme = base.split(":", 1)[0]
-    http_base = ("https" if scheme == "wss" else "http") + base[len(scheme) :]
+    http_base = ("https" if scheme.lower() == "wss" else "http") + base[len(scheme) :]
     joined = urljoin(http_base, location)
     return scheme + joined[joined.index(":") :]
+
+
+# ----------------------------------------------------------------- proxies
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Where and how to reach the proxy; credentials are kept out of repr."""
+
+    kind: str
+    host: str
+    port: int
+    auth: Optional[tuple[str, str]] = field(default=None, repr=False)
+    timeout: Optional[float] = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for messages (an IPv6 host in brackets); never the credentials."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def _env(name: str) -> str:
+    """websocket-client's lookup: the lowercase variable wins (even set empty), spaces are dropped."""
+    return os.environ.get(name, os.environ.get(name.upper(), "")).replace(" ", "")
+
+
+def _no_proxy_entries(no_proxy: Union[str, Iterable[str], None]) -> list[str]:
+    if isinstance(no_proxy, str):
+        no_proxy = no_proxy.split(",")
+    entries = [e.strip() for e in (no_proxy or []) if e and e.strip()]
+    if not entries:
+        entries = [e for e in _env("no_proxy").split(",") if e]
+    return entries
+
+
+def _ip(text: str) -> Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6Address]]:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _entry_matches(host: str, entry: str) -> bool:
+    if entry == "*" or host == entry:
+        return True
+    address = _ip(host)
+    if address is not None:
+        try:
+            return address in ipaddress.ip_network(entry.strip("[]"), strict=False)
+        except ValueError:  # a name, not an address or network
+            return False
+    if _ip(entry) is not None or "/" in entry:
+        return False
+    domain = entry.lstrip("*").lstrip(".")
+    return bool(domain) and (host == domain or host.endswith("." + domain))
+
+
+def is_no_proxy_host(hostname: str, no_proxy: Union[str, Iterable[str], None]) -> bool:
+    """Whether ``hostname`` bypasses the proxy: ``*``, exact names, domains and their subdomains, IP networks.
+
+    ``no_proxy`` is a list (or comma-separated string); when it is empty the
+    ``no_proxy`` / ``NO_PROXY`` environment variable is used.
+    """
+    host = hostname.lower().rstrip(".")
+    return any(_entry_matches(host, entry.lower()) for entry in _no_proxy_entries(no_proxy))
+
+
+def _proxy_from_env(is_secure: bool, timeout: Optional[float]) -> Optional[ProxyConfig]:
+    name = "https_proxy" if is_secure else "http_proxy"
+    value = _env(name)
+    if not value:
+        return None
+    if "://" not in value:
+        value = "http://" + value
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    kind = scheme if scheme in PROXY_TYPES else "http"
+    try:
+        port = parts.port
+    except ValueError as exc:
+        # The value may hold credentials: the message names the variable, never its value.
+        raise WebSocketProxyException(f"the {name} environment variable has an invalid port") from exc
+    if not parts.hostname:
+        return None
+    auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
+    default_port = 80 if kind == "http" else 1080
+    return ProxyConfig(kind, parts.hostname, port or default_port, auth, timeout)
+
+
+def select_proxy(
+    hostname: str,
+    is_secure: bool,
+    proxy_host: Optional[str] = None,
+    proxy_port: Any = 0,
+    proxy_auth: Optional[tuple[str, str]] = None,
+    no_proxy: Union[str, Iterable[str], None] = None,
+    proxy_type: Optional[str] = None,
+    proxy_timeout: Optional[float] = None,
+) -> Optional[ProxyConfig]:
+    """The proxy to use for ``hostname``, or None to connect directly.
+
+    An explicit ``proxy_host`` wins over the environment; ``no_proxy`` (else the
+    environment's) exempts matching hosts, except that an explicit SOCKS proxy
+    only honours an explicit ``no_proxy``.
+    """
+    if proxy_host:
+        kind = (proxy_type or "http").lower()
+        if kind not in PROXY_TYPES:
+            raise WebSocketProxyException(f"proxy_type must be one of {', '.join(PROXY_TYPES)}, not {proxy_type!r}")
+        try:
+            port = int(proxy_port or 0)
+        except (TypeError, ValueError) as exc:
+            raise WebSocketProxyException(f"http_proxy_port is not a port number: {proxy_port!r}") from exc
+        if not port:
+            raise WebSocketProxyException("Cannot use port 0 when proxy_host specified")
+        if not 0 < port < 65536:
+            raise WebSocketProxyException(f"invalid proxy port {port}")
+        exempt = is_no_proxy_host(hostname, no_proxy) if kind == "http" or no_proxy else False
+        return None if exempt else ProxyConfig(kind, proxy_host, port, _auth_pair(proxy_auth), proxy_timeout)
+    if is_no_proxy_host(hostname, no_proxy):
+        return None
+    return _proxy_from_env(is_secure, proxy_timeout)
+
+
+def _auth_pair(auth: Any) -> Optional[tuple[str, str]]:
+    if not auth:
+        return None
+    user, password = [*list(auth), None, None][:2]
+    if not user:
+        return None
+    return str(user), "" if password is None else str(password)
+
+
+def get_proxy_info(
+    hostname: str,
+    is_secure: bool,
+    proxy_host: Optional[str] = None,
+    proxy_port: int = 0,
+    proxy_auth: Optional[tuple[str, str]] = None,
+    no_proxy: Optional[list[str]] = None,
+    proxy_type: str = "http",
+) -> tuple[Optional[str], int, Optional[tuple[str, str]]]:
+    """websocket-client's ``get_proxy_info``: (proxy_host, proxy_port, proxy_auth), (None, 0, None) for direct."""
+    proxy = select_proxy(hostname, is_secure, proxy_host, proxy_port, proxy_auth, no_proxy, proxy_type)
+    if proxy is None:
+        return None, 0, None
+    return proxy.host, proxy.port, proxy.auth
