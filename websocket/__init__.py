@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from ._abnf import *  # noqa: F403
 from ._abnf import __all__ as _abnf_all
+from ._app import WebSocketApp, set_reconnect
 from ._core import *  # noqa: F403
 from ._core import __all__ as _core_all
+from ._dispatcher import Dispatcher
 from ._exceptions import *  # noqa: F403
 from ._exceptions import __all__ as _exceptions_all
 from ._framebuffer import continuous_frame, frame_buffer
 from ._frames import CloseCode, Opcode
 from ._logging import *  # noqa: F403
 from ._logging import __all__ as _logging_all
+from ._reconnect import Backoff, should_reconnect
 from ._socket import *  # noqa: F403
 from ._socket import __all__ as _socket_all
 from ._wsmessage import WebSocketMessageTypeError, WSMessage, WSMsgType
@@ -35,6 +38,11 @@ __all__ = [
     "Opcode",
     "frame_buffer",
     "continuous_frame",
+    "WebSocketApp",
+    "set_reconnect",
+    "Backoff",
+    "Dispatcher",
+    "should_reconnect",
     "WSMessage",
     "WSMsgType",
     "WebSocketMessageTypeError",

@@ -54,7 +54,7 @@ class WebSocket(MessageMixin):
     ``timeout`` (0 polls), protocol violations by the server are answered
     with the RFC close code, and the object is a context manager.
     ``compression="deflate"`` (the default) offers permessage-deflate, None
-    offers nothing; ``compression_options`` tunes it (see ``DeflateSettings``).
+    offers nothing; ``compression_options`` tunes it (see ``websocket._deflate.DeflateSettings``).
     """
 
     def __init__(
@@ -263,7 +263,9 @@ class WebSocket(MessageMixin):
         except socket.timeout as exc:
             self._teardown()
             raise WebSocketTimeoutException("Connection timed out") from exc
-        except OSError:
+        except OSError as exc:
+            if self.sock is None:  # shut down by another thread while this one was writing
+                raise WebSocketConnectionClosedException("socket is already closed.") from exc
             self._teardown()
             raise
 
@@ -324,6 +326,7 @@ class WebSocket(MessageMixin):
         events = proto.events
         deadline = None if timeout is UNSET or timeout is None else time.monotonic() + timeout
         per_call = deadline is not None
+        reads = 0
         while True:
             while events:
                 event = events.popleft()
@@ -337,7 +340,19 @@ class WebSocket(MessageMixin):
                 self._on_control(event)
                 if control or kind is Close:
                     return event
+            # A deadline, not an idle timer: a server streaming frames that make no message
+            # (empty fragments, pings) must not hold the call past it. The first read always
+            # happens, and bytes already in memory are always taken (decrypted TLS data is
+            # invisible to select), so timeout=0 still returns what is already there.
+            if deadline is not None and reads and time.monotonic() >= deadline and not self._buffered():
+                raise WebSocketTimeoutException("Connection timed out")
             self._read(deadline, per_call)
+            reads += 1
+
+    def _buffered(self) -> bool:
+        """Whether received bytes wait in memory (at most one TLS record): reading them cannot block."""
+        sock = self.sock
+        return bool(self._leftover) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
 
     def _read(self, deadline: Optional[float], per_call: bool) -> None:
         """Read what the socket has and feed it to the protocol."""
@@ -385,9 +400,11 @@ class WebSocket(MessageMixin):
             if out and self.sock is not None:
                 try:
                     self.sock.sendall(out)
-                except OSError:
+                except OSError as exc:
                     if not isinstance(event, (Close, Failure)):
                         self._teardown()
+                        if isinstance(exc, socket.timeout):  # a pong the server does not read
+                            raise WebSocketTimeoutException("Connection timed out") from exc
                         raise
         if isinstance(event, Close):
             self.close_frame = ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
@@ -426,10 +443,18 @@ class WebSocket(MessageMixin):
 
     def send_close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"") -> None:
         """Send a close frame without waiting for the answer."""
-        with self.lock:
+        self._send_close(status, reason, -1)
+
+    def _send_close(self, status: int, reason: Union[bytes, str], lock_timeout: float) -> None:
+        # close() must not wait forever behind a send stuck on a server that stopped reading.
+        if not self.lock.acquire(timeout=lock_timeout):
+            raise WebSocketTimeoutException("a send in another thread is stuck: no close frame could be sent")
+        try:
             data = self._proto.send_close(status, reason)
             if data:
                 self._write(data)
+        finally:
+            self.lock.release()
         self.connected = False
 
     def close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"", timeout: Timeout = 3) -> None:
@@ -437,11 +462,14 @@ class WebSocket(MessageMixin):
         if self.sock is None:
             self.connected = False
             return
+        wait = 3.0 if timeout is None else timeout
         try:
-            self.send_close(status, reason)
+            self._send_close(status, reason, wait)
+        except WebSocketTimeoutException:
+            self.shutdown()  # the close frame cannot go out: cut, which also wakes a stuck sender
+            return
         except (WebSocketException, OSError):
             pass  # the socket is going away either way
-        wait = 3.0 if timeout is None else timeout
         if self.readlock.acquire(blocking=False):
             try:
                 self._await_close(wait)

@@ -128,7 +128,9 @@ def parse_response_head(head: bytes, max_headers: int = MAX_HEADERS) -> Response
     lines = [line.rstrip("\r") for line in text.split("\n")]
     status_line = lines[0]
     parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+    code_ok = len(parts) >= 2 and parts[1].isascii() and parts[1].isdigit() and len(parts[1]) == 3
+    if not code_ok or not parts[0].startswith("HTTP/1."):
         raise WebSocketHandshakeException(f"invalid HTTP status line: {status_line[:100]!r}")
     items: list[tuple[str, str]] = []
     for line in lines[1:]:

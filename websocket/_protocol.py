@@ -40,6 +40,9 @@ READ_AHEAD = 65536
 # From this frame size on, reading exactly the rest of the frame is cheaper than
 # read-ahead: the payload then arrives in one piece and needs no join.
 EXACT_READ_THRESHOLD = 256 * 1024
+# Reads never ask for more than this: the socket layer allocates the whole buffer before
+# any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
+MAX_READ = 64 * 1024 * 1024
 
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
@@ -124,10 +127,13 @@ class ClientProtocol:
         the rest of the current header or payload, so that a big payload is
         received in one piece.
         """
+        if self._msg_compressed:
+            # max_size bounds the inflated size only: never hold much compressed data unchecked.
+            return READ_AHEAD if self._frame_left > READ_AHEAD or not self._frame_left else self._frame_left
         if not self._exact:
             return max(READ_AHEAD, self._frame_left if self._frame_left < (1 << 22) else 1 << 22)
         if self._frame_left:
-            return self._frame_left
+            return min(self._frame_left, MAX_READ)
         buf = self._buf
         if len(buf) < 2:
             return 2 - len(buf)

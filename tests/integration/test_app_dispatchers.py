@@ -1,0 +1,158 @@
+"""WebSocketApp with dispatchers other than the default: a bare custom one, and rel corner cases."""
+
+from __future__ import annotations
+
+import gc
+import select
+import signal
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from _app_helpers import Recorder, make_app, open_fds, script_server, serve_until_close, settle_fds
+from _raw_server import RawConn
+from _wire import OP_TEXT
+
+import websocket
+
+pytestmark = pytest.mark.wsline_only
+
+
+class BareDispatcher:
+    """The least a dispatcher can offer: ``read`` and ``timeout`` that return nothing to cancel with.
+
+    Its loop selects on the registered sockets themselves, so it would fail
+    at once if the app ever closed a socket that is still registered.
+    """
+
+    def __init__(self) -> None:
+        self.reads: list[list[Any]] = []
+        self.timers: list[tuple[float, Callable[..., Any], tuple[Any, ...]]] = []
+
+    def read(self, sock: Any, callback: Callable[[], Any]) -> None:
+        self.reads.append([sock, callback])
+
+    def timeout(self, seconds: float, callback: Callable[..., Any], *args: Any) -> None:
+        self.timers.append((time.monotonic() + seconds, callback, args))
+
+    def run_until(self, done: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "bare dispatcher: still busy"
+            socks = [entry[0] for entry in self.reads]
+            ready = select.select(socks, [], [], 0.01)[0] if socks else (time.sleep(0.01) or [])
+            for entry in list(self.reads):
+                if entry[0] in ready and not entry[1]():
+                    self.reads.remove(entry)
+            now = time.monotonic()
+            due = [t for t in self.timers if t[0] <= now]
+            self.timers = [t for t in self.timers if t[0] > now]
+            for when, callback, args in due:
+                if callback(*args):
+                    self.timers.append((now + (now - when), callback, args))
+
+    def drain(self, seconds: float = 0.3) -> None:
+        """Let late registrations (superseded timers, last reader calls) run out."""
+        end = time.monotonic() + seconds
+        self.run_until(lambda: time.monotonic() >= end)
+
+
+def test_bare_dispatcher_with_reconnect_and_keepalive():
+    def script(conn: RawConn) -> None:
+        if conn.index == 0:
+            conn.handshake()
+            conn.close_tcp()
+        else:
+            serve_until_close(conn)
+
+    with script_server(script) as server:
+        fds_before = open_fds()
+        rec = Recorder()
+        after = {"on_reconnect": lambda ws: ws.send("hello"), "on_message": lambda ws, m: ws.close()}
+        app = make_app(server.url, rec, reconnect=True, after=after)
+        loop = BareDispatcher()
+        assert app.run_forever(dispatcher=loop, reconnect=0.05, ping_interval=0.2, ping_timeout=0.1) is False
+        loop.run_until(lambda: bool(rec.of("close")))
+        loop.drain()
+        server.join_conns()
+        fds_after = settle_fds(fds_before)
+    assert rec.names() == ["open", "error", "reconnect", "message", "close"]
+    assert loop.reads == []  # every reader unregistered itself
+    if fds_before is not None:  # /proc is Linux-only
+        assert fds_after is not None
+        assert fds_after <= fds_before  # and closed its descriptor on its way out
+
+
+def test_keyboard_interrupt_in_a_callback_tears_the_app_down_and_escapes_rel(echo_server):
+    rel = pytest.importorskip("rel")
+    saved = signal.getsignal(signal.SIGINT)
+    rel.init()
+    try:
+        rec = Recorder()
+
+        def on_message(ws: websocket.WebSocketApp, message: str) -> None:
+            raise KeyboardInterrupt
+
+        app = make_app(echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": on_message})
+        app.run_forever(dispatcher=rel)
+        with pytest.raises(KeyboardInterrupt):
+            rel.timeout(10, rel.abort)  # bound, in case the interrupt got lost
+            rel.dispatch()
+        assert rec.names() == ["open", "message", "error", "close"]
+        assert isinstance(rec.events[2][1], KeyboardInterrupt)
+        assert app.sock is None
+        assert rel.report()["reads"] == 0
+    finally:
+        rel.abort()
+        rel.init()
+        signal.signal(signal.SIGINT, saved)
+
+
+def test_a_finished_app_on_rel_can_be_garbage_collected(echo_server):
+    rel = pytest.importorskip("rel")
+    saved = signal.getsignal(signal.SIGINT)
+    rel.init()
+    try:
+        rec = Recorder()
+        app = make_app(
+            echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": lambda ws, m: ws.close()}
+        )
+        app.run_forever(dispatcher=rel, ping_interval=5, ping_timeout=1, reconnect=1)
+
+        def check() -> bool:
+            if rec.of("close"):
+                rel.abort()
+                return False
+            return True
+
+        rel.timeout(0.02, check)
+        rel.timeout(10, rel.abort)
+        rel.dispatch()
+        assert rec.names() == ["open", "message", "close"]
+        ref = weakref.ref(app)
+        del app
+        gc.collect()
+        assert ref() is None
+    finally:
+        rel.abort()
+        rel.init()
+        signal.signal(signal.SIGINT, saved)
+
+
+def test_messages_that_came_with_the_handshake_answer_are_delivered():
+    """Frames in the same TCP segment as the 101: select never sees them, the app still does."""
+
+    def script(conn: RawConn) -> None:
+        conn.handshake(trailer=bytes([0x80 | OP_TEXT, 5]) + b"early")
+        serve_until_close(conn, handshake=False)
+
+    with script_server(script) as server:
+        rec = Recorder()
+        app = make_app(server.url, rec, after={"on_message": lambda ws, m: ws.close()})
+        loop = BareDispatcher()
+        app.run_forever(dispatcher=loop)
+        loop.run_until(lambda: bool(rec.of("close")))
+        loop.drain(0.1)
+    assert rec.events == [("open",), ("message", "early"), ("close", 1000, None)]

@@ -1,0 +1,381 @@
+"""The event loops that drive ``WebSocketApp``.
+
+``Dispatcher`` is the interface websocket-client expects of ``run_forever(dispatcher=...)``
+(the ``rel`` module offers it): ``read(sock, callback)`` calls ``callback()``
+whenever ``sock`` is readable and drops the registration once it returns a
+false value; ``timeout(seconds, callback, *args)`` calls ``callback(*args)``
+once after ``seconds`` (again after the same delay while it returns a true
+value); ``signal(sig, callback)``, ``abort()`` and ``dispatch()`` as in rel.
+When ``read`` and ``timeout`` return an object with a ``delete()`` method (rel
+does), registrations are removed as soon as they are no longer needed;
+otherwise they are left to expire, harmlessly.
+
+``buffwrite`` is not used: every frame is written at once, under the
+connection's lock and in the order the protocol made it, from whatever thread
+sends, so a send from another thread never touches the dispatcher (rel is not
+thread-safe) and control frames cannot overtake queued data.
+
+``SelectDispatcher`` is the default loop: it runs in the thread that calls
+``run_forever`` and sleeps in ``poll``/``select`` until a socket is readable or
+the next timer is due (no periodic wake-ups). ``WrappedDispatcher`` is the
+adapter ``WebSocketApp`` drives any of them through.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import select
+import selectors
+import signal as _signal
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Optional, Protocol
+
+from ._logging import debug, warning
+
+__all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
+
+SIGINT = 2
+
+
+class Dispatcher(Protocol):
+    """What ``run_forever(dispatcher=...)`` calls; the ``rel`` module fits it."""
+
+    def read(self, sock: Any, callback: Callable[[], Any]) -> Any:
+        """Call ``callback()`` while ``sock`` is readable; stop once it returns a false value."""
+
+    def timeout(self, seconds: float, callback: Callable[..., Any], *args: Any) -> Any:
+        """Call ``callback(*args)`` after ``seconds``; repeat while it returns a true value."""
+
+    def signal(self, sig: int, callback: Callable[..., Any], *args: Any) -> Any:
+        """Call ``callback(*args)`` on signal ``sig`` (main thread only, with rel)."""
+
+    def abort(self) -> Any:
+        """Stop ``dispatch``."""
+
+    def dispatch(self) -> Any:
+        """Run the loop (called by the user, not by the library)."""
+
+
+class Handle:
+    """One registration made through ``WrappedDispatcher``; ``cancel()`` removes it if the dispatcher can."""
+
+    __slots__ = ("_obj", "_gone")
+
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+        self._gone = False
+
+    def cancel(self) -> bool:
+        """Remove the registration; False when the dispatcher offers no way to (it stays until it fires)."""
+        if self._gone:
+            return True
+        delete = getattr(self._obj, "delete", None)
+        if not callable(delete):
+            return False
+        self._gone = True
+        self._obj = None
+        try:
+            delete()
+        except Exception as exc:  # a dispatcher's cleanup must not break ours
+            debug(f"dispatcher could not delete a registration: {exc!r}")
+        return True
+
+
+class WrappedDispatcher:
+    """How ``WebSocketApp`` drives a dispatcher: its own ``SelectDispatcher`` (``owned``), rel, or any other."""
+
+    def __init__(self, dispatcher: Any, owned: bool = False) -> None:
+        self.dispatcher = dispatcher
+        self.owned = owned
+
+    def watch(self, sock: Any, callback: Callable[[], bool]) -> Handle:
+        """Register ``callback`` for readability of ``sock``."""
+        return Handle(self.dispatcher.read(sock, callback))
+
+    def call_later(self, delay: float, callback: Callable[..., bool], *args: Any) -> Handle:
+        """Run ``callback(*args)`` once after ``delay`` seconds (it returns False)."""
+        return Handle(self.dispatcher.timeout(delay, callback, *args))
+
+    @property
+    def can_wake(self) -> bool:
+        """Whether ``wake`` works (the dispatcher has ``call_soon_threadsafe``)."""
+        return hasattr(self.dispatcher, "call_soon_threadsafe")
+
+    def wake(self, callback: Callable[[], Any]) -> bool:
+        """From another thread, run ``callback`` in the loop soon; False if the dispatcher cannot."""
+        call_soon = getattr(self.dispatcher, "call_soon_threadsafe", None)
+        if call_soon is None:
+            return False
+        call_soon(callback)
+        return True
+
+    def install_sigint(self) -> bool:
+        """Let Ctrl-C abort the dispatcher, as websocket-client does, where signals can be set.
+
+        Signal handlers can only be installed from the main thread (rel raises
+        ValueError elsewhere), so in any other thread this does nothing.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        register = getattr(self.dispatcher, "signal", None)
+        abort = getattr(self.dispatcher, "abort", None)
+        if register is None or abort is None:
+            return False
+        try:
+            register(SIGINT, abort)
+        except ValueError as exc:  # e.g. signals unavailable in this interpreter
+            warning(f"could not install the SIGINT handler of the dispatcher: {exc}")
+            return False
+        return True
+
+    def run(self) -> None:
+        """Run the dispatcher's loop in this thread."""
+        self.dispatcher.dispatch()
+
+
+# ---------------------------------------------------------------- the default loop
+
+
+class _Watch:
+    __slots__ = ("loop", "sock", "callback", "active")
+
+    def __init__(self, loop: SelectDispatcher, sock: Any, callback: Callable[[], Any]) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.callback: Optional[Callable[[], Any]] = callback
+        self.active = True
+
+    def delete(self) -> None:
+        self.loop._unwatch(self)
+
+    def pending(self) -> bool:
+        return self.active
+
+
+class _Timer:
+    __slots__ = ("loop", "delay", "callback", "args", "active")
+
+    def __init__(self, loop: SelectDispatcher, delay: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.loop = loop
+        self.delay = delay
+        self.callback: Optional[Callable[..., Any]] = callback
+        self.args = args
+        self.active = True
+
+    def delete(self) -> None:
+        self.loop._cancel_timer(self)
+
+    def pending(self) -> bool:
+        return self.active
+
+
+def _new_selector() -> selectors.BaseSelector:
+    # poll needs no descriptor of its own and has no FD_SETSIZE limit; select is the fallback (Windows).
+    poll_selector = getattr(selectors, "PollSelector", None)
+    return poll_selector() if poll_selector is not None else selectors.SelectSelector()
+
+
+def _has_pending(sock: Any) -> bool:
+    """TLS data already decrypted in the SSL object: ``select`` would not report it."""
+    pending = getattr(sock, "pending", None)
+    try:
+        return bool(pending is not None and pending())
+    except (OSError, ValueError):
+        return False
+
+
+def writable(sock: Any) -> bool:
+    """Whether a small write would not block."""
+    if sock is None:
+        return False
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLOUT)
+            return any(mask & select.POLLOUT for _, mask in poller.poll(0))
+        _, ready, _ = select.select([], [sock], [], 0)
+        return bool(ready)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_closed(sock: Any) -> bool:
+    try:
+        return bool(sock.fileno() < 0)
+    except (OSError, ValueError):
+        return True
+
+
+class SelectDispatcher:
+    """A small rel-compatible loop: ``read``, ``timeout``, ``signal``, ``abort``, ``dispatch``.
+
+    ``dispatch()`` runs until nothing is registered any more, or ``abort()``.
+    ``timeout``, ``abort`` and ``call_soon_threadsafe`` may be called from any
+    thread; they take effect at once when the loop only waits for timers, and
+    at its next wake-up while it also watches sockets. ``read`` belongs to the
+    loop's thread (or to before ``dispatch``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wakeup = threading.Condition(self._lock)
+        self._watches: dict[int, _Watch] = {}
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._live_timers = 0
+        self._seq = itertools.count()
+        self._soon: deque[Callable[[], Any]] = deque()
+        self._aborted = False
+        self._selector: Optional[selectors.BaseSelector] = None
+
+    # ------------------------------------------------------------ registration
+
+    def read(self, sock: Any, callback: Callable[[], Any]) -> _Watch:
+        """Call ``callback()`` whenever ``sock`` is readable, until it returns a false value."""
+        watch = _Watch(self, sock, callback)
+        self._watches[id(watch)] = watch
+        if self._selector is not None:
+            self._selector.register(sock, selectors.EVENT_READ, watch)
+        return watch
+
+    def timeout(self, seconds: float, callback: Callable[..., Any], *args: Any) -> _Timer:
+        """Call ``callback(*args)`` after ``seconds``; again after as long while it returns a true value."""
+        timer = _Timer(self, max(0.0, float(seconds)), callback, args)
+        with self._lock:
+            self._push(timer)
+            self._wakeup.notify()
+        return timer
+
+    def call_soon_threadsafe(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback()`` in the loop's thread at its next turn."""
+        with self._lock:
+            self._soon.append(callback)
+            self._wakeup.notify()
+
+    def signal(self, sig: int, callback: Callable[..., Any], *args: Any) -> Optional[Any]:
+        """Call ``callback(*args)`` on signal ``sig`` (main thread only; elsewhere this does nothing)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        return _signal.signal(sig, lambda _sig, _frame: callback(*args))
+
+    def abort(self) -> None:
+        """Make ``dispatch`` return at its next turn."""
+        with self._lock:
+            self._aborted = True
+            self._wakeup.notify()
+
+    def _push(self, timer: _Timer) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + timer.delay, next(self._seq), timer))
+        self._live_timers += 1
+
+    def _cancel_timer(self, timer: _Timer) -> None:
+        with self._lock:
+            if timer.active:
+                timer.active = False
+                timer.callback = None  # the heap entry stays until due: keep no reference alive through it
+                timer.args = ()
+                self._live_timers -= 1
+
+    def _unwatch(self, watch: _Watch) -> None:
+        if not watch.active:
+            return
+        watch.active = False
+        watch.callback = None
+        self._watches.pop(id(watch), None)
+        if self._selector is not None:
+            try:
+                self._selector.unregister(watch.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+
+    # ------------------------------------------------------------------ loop
+
+    def dispatch(self) -> None:
+        """Run callbacks in this thread until nothing is registered, or ``abort()``."""
+        with self._lock:
+            self._aborted = False
+        self._selector = _new_selector()
+        try:
+            for watch in list(self._watches.values()):
+                self._selector.register(watch.sock, selectors.EVENT_READ, watch)
+            while self._turn():
+                pass
+        finally:
+            selector, self._selector = self._selector, None
+            selector.close()
+
+    def _turn(self) -> bool:
+        """One pass: due calls, one wait, ready sockets, due timers. False when the loop is done."""
+        for callback in self._take_soon():
+            callback()
+        with self._lock:
+            if self._aborted or not (self._watches or self._live_timers or self._soon):
+                return False
+            delay = self._delay()
+        for watch in self._wait(delay):
+            on_ready = watch.callback
+            if watch.active and on_ready is not None and not on_ready() and watch.active:
+                watch.delete()
+        self._run_timers()
+        return True
+
+    def _take_soon(self) -> list[Callable[[], Any]]:
+        with self._lock:
+            calls = list(self._soon)
+            self._soon.clear()
+        return calls
+
+    def _delay(self) -> Optional[float]:
+        """Seconds until the next live timer (lock held); 0 when calls wait; None: no timer."""
+        if self._soon:
+            return 0.0
+        timers = self._timers
+        while timers and not timers[0][2].active:
+            heapq.heappop(timers)
+        if not timers:
+            return None
+        return max(0.0, timers[0][0] - time.monotonic())
+
+    def _wait(self, delay: Optional[float]) -> list[_Watch]:
+        if not self._watches:
+            with self._wakeup:
+                if not self._soon and not self._aborted:
+                    self._wakeup.wait(delay)
+            return []
+        ready = [watch for watch in self._watches.values() if _has_pending(watch.sock)]
+        if ready:
+            return ready
+        assert self._selector is not None
+        try:
+            events = self._selector.select(delay)
+        except (OSError, ValueError):
+            # A watched socket was closed behind the loop's back: let its owner see it.
+            dead = [watch for watch in self._watches.values() if _is_closed(watch.sock)]
+            if not dead:
+                raise
+            return dead
+        return [key.data for key, _ in events]
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            timers = self._timers
+            due = []
+            while timers and timers[0][0] <= now:
+                timer = heapq.heappop(timers)[2]
+                if timer.active:
+                    due.append(timer)
+        for timer in due:
+            with self._lock:  # an earlier callback of this batch may have cancelled it
+                if not timer.active:
+                    continue
+                timer.active = False
+                self._live_timers -= 1
+                callback, args = timer.callback, timer.args
+                timer.callback, timer.args = None, ()
+            if callback is not None and callback(*args):
+                timer.callback, timer.args, timer.active = callback, args, True
+                with self._lock:
+                    self._push(timer)

@@ -1,0 +1,533 @@
+"""One ``WebSocketApp.run_forever``: connect, read, keep alive, close, reconnect.
+
+Everything here runs in the dispatcher's thread, as callbacks: ``watch``
+(the socket is readable), ``tick`` (a keepalive or closing deadline is due),
+``retry`` (the reconnect delay has passed). The loop waits on the network
+only to connect a new attempt: the frames it writes itself (pings, close
+frames) are skipped or retried when they could block, and reading pauses
+while a server does not read its pongs. Reconnecting schedules the next
+attempt on a timer: a loop, never a recursion, so nothing grows across
+reconnects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ._abnf import STATUS_NORMAL
+from ._appconn import BackgroundConnect, Connection, close_args, closed_by_server, watch_socket
+from ._core import FAIL_CLOSE_TIMEOUT, WebSocket
+from ._dispatcher import Handle, WrappedDispatcher, writable
+from ._events import Close, Event, Fragment, Message, Ping, Pong
+from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
+from ._keepalive import Due, KeepAlive
+from ._logging import _logger, debug, info
+from ._reconnect import ReconnectPolicy
+
+if TYPE_CHECKING:
+    from ._app import ConnectSettings, WebSocketApp
+
+__all__ = ["Runner"]
+
+# Time spent handling events per wake-up before yielding to the other connections of a shared loop.
+_SLICE = 0.005
+# How long reading pauses when the server does not read what it asked for (pongs).
+_PAUSE = 0.01
+# How often the loop looks whether a background attempt has finished.
+_CONNECT_POLL = 0.02
+_TEXT, _CONT = 1, 0
+
+
+class Runner:
+    """The state of one ``run_forever`` call, driven by dispatcher callbacks."""
+
+    def __init__(
+        self,
+        app: WebSocketApp,
+        loop: WrappedDispatcher,
+        settings: ConnectSettings,
+        policy: Optional[ReconnectPolicy],
+        keepalive: KeepAlive,
+    ) -> None:
+        self.app = app
+        self.loop = loop
+        self.settings = settings
+        self.policy = policy
+        self.keepalive = keepalive
+        self.clock: Callable[[], float] = keepalive.clock
+        self.conn: Optional[Connection] = None
+        self.attempt = 0  # failed attempts in a row
+        self.attempted = False
+        self.opened_once = False
+        self.last_close: Optional[Close] = None
+        self.loop_ident = threading.get_ident()
+        self.retry: Optional[Handle] = None
+        self.pending: Optional[BackgroundConnect] = None
+        self.pending_poll: Optional[Handle] = None
+        self.tick: Optional[Handle] = None
+        self.tick_at: Optional[float] = None
+        self.tick_token = 0
+        self.finished = threading.Event()
+
+    # ------------------------------------------------------------- entry points
+
+    def start(self) -> None:
+        """The first attempt, in the caller's thread (websocket-client connects before returning)."""
+        self._guard(self._connect)
+
+    def _guard(self, step: Callable[..., Any], *args: Any) -> bool:
+        """Run one loop callback: no Exception escapes into the dispatcher; interrupts tear down, then go on."""
+        self.loop_ident = threading.get_ident()
+        try:
+            return bool(step(*args))
+        except Exception as exc:  # a failure here must end this app's connection, not the loop
+            _logger.error("unexpected error in the WebSocketApp loop: %r", exc, exc_info=True)
+            self._crash(exc)
+            return False
+        except BaseException as exc:
+            self.interrupt(exc)
+            raise
+
+    def _crash(self, exc: Exception) -> None:
+        try:
+            if self.conn is not None:
+                self._end(self.conn, exc)
+            elif self.retry is None and self.pending is None:
+                self._finish(self.last_close)
+        except Exception:  # last resort: never raise into the dispatcher
+            _logger.exception("WebSocketApp could not recover from an error")
+
+    def _on_retry(self) -> bool:
+        self.retry = None
+        if not self.app.keep_running:
+            self._finish(self.last_close)
+        else:
+            self._connect()
+        return False
+
+    def _on_tick(self, token: int) -> bool:
+        if token != self.tick_token:
+            return False  # superseded (a dispatcher without cancellable timers)
+        self.tick = self.tick_at = None
+        conn = self.conn
+        if conn is not None:
+            self._check_deadlines(conn)
+        return False
+
+    def _on_readable(self, conn: Connection) -> bool:
+        if self.conn is not conn:
+            conn.release_watch()  # a dispatcher that could not drop the registration calls once more
+            return False
+        if conn.paused:
+            return True  # a dispatcher that cannot drop the registration for a while
+        self.keepalive.data_received()
+        if self._pump(conn):
+            return True
+        conn.release_watch()
+        return False
+
+    def _on_more(self, conn: Connection) -> bool:
+        conn.more = None
+        if self.conn is conn and not conn.paused:
+            self._pump(conn)  # if that ends the connection, the watch goes with the reader (see _drop)
+        return False
+
+    # ----------------------------------------------------------------- connect
+
+    def _connect(self) -> None:
+        app = self.app
+        if not app.keep_running:
+            self._finish(self.last_close)
+            return
+        options = dict(self.settings.options)
+        if not self.attempted and app.prepared_socket is not None:
+            options["socket"] = app.prepared_socket  # a pre-connected socket serves the first attempt only
+        # websocket-client connects before run_forever(dispatcher=...) returns: the first attempt
+        # on a shared dispatcher stays in this thread; any other runs in the background.
+        in_background = self.attempted or self.loop.owned
+        self.attempted = True
+        ws: Optional[WebSocket] = None
+        try:
+            ws = self.settings.new_websocket(app)
+            header = app.header() if callable(app.header) else app.header  # user code: in the loop's thread
+            options.update(header=header, cookie=app.cookie, subprotocols=app.subprotocols)
+            if in_background:
+                # The attempt's thread wakes the loop when it is done, where the dispatcher allows;
+                # the loop also looks now and then (and its timer keeps an own loop running).
+                pending = BackgroundConnect(ws, app.url, options, self._wake_on_pending if self.loop.can_wake else None)
+                self.pending = pending
+                self._poll_pending(pending)
+                return
+            ws.connect(app.url, **options)
+        except Exception as exc:  # any failure to connect goes to on_error, then the rule
+            if ws is not None:
+                ws.shutdown()
+            self._after(None, exc, None)
+            return
+        self._opened(ws)
+
+    def _wake_on_pending(self, pending: BackgroundConnect) -> None:
+        self.loop.wake(lambda: self._guard(self._on_pending, pending))
+
+    def _poll_pending(self, pending: BackgroundConnect) -> None:
+        interval = 1.0 if self.loop.can_wake else _CONNECT_POLL
+        self.pending_poll = self.loop.call_later(interval, lambda: self._guard(self._on_pending, pending))
+
+    def _on_pending(self, pending: BackgroundConnect) -> bool:
+        if self.pending is not pending:
+            return False  # already taken (a wake-up and a poll both came)
+        if self.pending_poll is not None:
+            self.pending_poll.cancel()
+            self.pending_poll = None
+        if not pending.done.is_set():
+            if self.app.keep_running:
+                self._poll_pending(pending)
+            else:
+                self._stop_waiting()
+            return False
+        self.pending = None
+        if pending.error is not None:
+            pending.ws.shutdown()
+            self._after(None, pending.error, None)
+        else:
+            self._opened(pending.ws)
+        return False
+
+    def _opened(self, ws: WebSocket) -> None:
+        app = self.app
+        raw = ws.sock
+        assert raw is not None
+        ws.fail_close_timeout = None  # this loop drains after a protocol failure, without blocking
+        try:
+            watch = watch_socket(raw)
+        except OSError as exc:  # out of descriptors
+            ws.shutdown()
+            self._after(None, exc, None)
+            return
+        conn = Connection(ws, watch, self.clock())
+        self.conn = conn
+        app.sock = ws
+        conn.reader = self.loop.watch(conn.watch, lambda: self._guard(self._on_readable, conn))
+        self.keepalive.start()
+        self._arm_tick()
+        info("Websocket connected")
+        if not app.keep_running:  # close() arrived during the handshake
+            self.close_connection(conn, STATUS_NORMAL, b"", 3.0)
+            return
+        if self.opened_once and app.on_reconnect is not None:
+            app._callback(app.on_reconnect)
+        else:
+            app._callback(app.on_open)
+        self.opened_once = True
+        if self.conn is conn and conn.more is None:
+            # Frames may have come with the handshake answer, where select cannot see them;
+            # read them from the dispatcher (run_forever(dispatcher=...) returns first).
+            conn.more = self.loop.call_later(0, lambda: self._guard(self._on_more, conn))
+
+    # ------------------------------------------------------------------ reading
+
+    def _pump(self, conn: Connection) -> bool:
+        """Handle what has arrived, for one time slice at most; False once the connection has ended."""
+        ws = conn.ws
+        clock = self.clock
+        until = clock() + _SLICE
+        while clock() < until:
+            if self.conn is not conn:
+                return False
+            try:
+                event = ws._receive(0, True)
+            except WebSocketTimeoutException:
+                return True
+            except (WebSocketException, OSError) as exc:
+                return self._read_failed(conn, exc)
+            self._handle(conn, event)
+            if type(event) is Ping and self.conn is conn and not writable(ws.sock):
+                self._pause(conn)  # the server floods pings and does not read the pongs
+                return True
+            if not self.app.keep_running and conn.deadline is None and self.conn is conn:
+                # keep_running = False set by a callback (an older way to stop): close properly
+                self.close_connection(conn, STATUS_NORMAL, b"", None)
+        if self.conn is not conn:
+            return False
+        if conn.more is None:  # more may be buffered where select cannot see it: come back soon
+            conn.more = self.loop.call_later(0, lambda: self._guard(self._on_more, conn))
+        return True
+
+    def _pause(self, conn: Connection) -> None:
+        """Stop reading from a server that does not read what it asks for, until it does.
+
+        Every ping read means a pong to write; reading on while the send buffer
+        is full would block this loop, and every connection on it, in that write.
+        """
+        conn.paused = True
+        if conn.reader is not None and conn.reader.cancel():
+            conn.reader = None
+        if conn.more is not None:
+            conn.more.cancel()
+        conn.more = self.loop.call_later(_PAUSE, lambda: self._guard(self._on_resume, conn))
+
+    def _on_resume(self, conn: Connection) -> bool:
+        conn.more = None
+        if self.conn is not conn:
+            return False
+        if not writable(conn.ws.sock):
+            conn.more = self.loop.call_later(_PAUSE, lambda: self._guard(self._on_resume, conn))
+            return False
+        conn.paused = False
+        if conn.reader is None:
+            conn.reader = self.loop.watch(conn.watch, lambda: self._guard(self._on_readable, conn))
+        self._pump(conn)
+        return False
+
+    def _read_failed(self, conn: Connection, exc: BaseException) -> bool:
+        if conn.error is None and conn.close_event is None:
+            conn.error = exc
+        if conn.ws.sock is None:  # end of stream, or the socket is gone
+            self._end(conn)
+            return False
+        # A protocol failure: the close frame is sent, the server should now close TCP.
+        self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)
+        return True
+
+    def _handle(self, conn: Connection, event: Event) -> None:
+        app = self.app
+        kind = type(event)
+        if not app.keep_running and kind is not Close:
+            return  # close() was called: like websocket-client, no callback but on_close from now on
+        if kind is Message:
+            app._callback(app.on_data, event.data, event.opcode, True)  # type: ignore[union-attr]
+            app._callback(app.on_message, event.data)  # type: ignore[union-attr]
+        elif kind is Fragment:
+            self._fragment(event)  # type: ignore[arg-type]
+        elif kind is Ping:
+            app._callback(app.on_ping, event.payload)  # type: ignore[union-attr]
+        elif kind is Pong:
+            self.keepalive.pong_received()
+            app.latency = self.keepalive.latency
+            app.last_pong_tm = time.time()
+            app._callback(app.on_pong, event.payload)  # type: ignore[union-attr]
+        elif kind is Close:
+            conn.close_event = self.last_close = event  # type: ignore[assignment]
+            app.last_close_frame = conn.ws.close_frame
+            self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)  # for the server to close TCP
+
+    def _fragment(self, frame: Fragment) -> None:
+        app = self.app
+        if frame.opcode == _CONT:
+            app._callback(app.on_data, frame.data, _CONT, frame.fin)
+            app._callback(app.on_cont_message, frame.data, frame.fin)
+            return
+        data: Any = frame.data
+        if frame.opcode == _TEXT and not self.settings.skip_utf8_validation:
+            try:
+                data = frame.data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # the first fragment ends inside a character: hand over the bytes
+        app._callback(app.on_data, data, frame.opcode, frame.fin)
+        app._callback(app.on_message, data)
+
+    # ---------------------------------------------------------------- deadlines
+
+    def _set_deadline(self, conn: Connection, seconds: float) -> None:
+        at = self.clock() + seconds
+        if conn.deadline is None or at < conn.deadline:
+            conn.deadline = at
+            self._arm_tick()
+
+    def _arm_tick(self) -> None:
+        conn = self.conn
+        retry_close = self.clock() + _PAUSE if conn is not None and conn.closing is not None else None
+        times = [t for t in (self.keepalive.next_deadline(), conn.deadline if conn else None, retry_close) if t is not None]
+        at = min(times) if times else None
+        if at == self.tick_at and self.tick is not None:
+            return
+        if self.tick is not None:
+            self.tick.cancel()
+        self.tick_token += 1
+        self.tick, self.tick_at = None, at
+        if at is not None:
+            token = self.tick_token
+            delay = max(0.0, at - self.clock())
+            self.tick = self.loop.call_later(delay, lambda: self._guard(self._on_tick, token))
+
+    def _check_deadlines(self, conn: Connection) -> None:
+        if conn.deadline is not None and self.clock() >= conn.deadline:
+            self._end(conn)
+            return
+        if not self.app.keep_running and conn.deadline is None:
+            self.close_connection(conn, STATUS_NORMAL, b"", None)
+            return
+        conn.send_close_now()
+        due = self.keepalive.due()
+        if due is Due.TIMED_OUT:
+            self._end(conn, WebSocketTimeoutException("ping/pong timed out"))
+            return
+        if due is Due.PING:
+            self._ping(conn)
+        if self.conn is conn:
+            self._arm_tick()
+
+    def _ping(self, conn: Connection) -> None:
+        ws = conn.ws
+        if conn.deadline is not None or not ws.connected:
+            self.keepalive.stop()  # closing: no more pings, the closing deadline rules
+            return
+        if ws.lock.locked() or not writable(ws.sock):
+            # Another thread is stuck in a send, or the send buffer is full: the server is not
+            # reading. Waiting on it would freeze this loop, so the silence deadline starts as if
+            # the ping had gone out; any data from the server still proves it alive.
+            self.keepalive.ping_skipped()
+            return
+        self.app.last_ping_tm = time.time()
+        try:
+            debug("Sending ping")
+            ws.ping(self.app.ping_payload)
+        except (WebSocketException, OSError) as exc:
+            self._end(conn, exc)
+            return
+        self.keepalive.ping_sent()
+
+    # ------------------------------------------------------------------ closing
+
+    def close_connection(self, conn: Connection, status: int, reason: Any, timeout: Optional[float]) -> None:
+        """Start the closing handshake of ``conn``; the loop ends it by ``timeout`` at the latest."""
+        conn.closing = (status, reason)
+        self._set_deadline(conn, 3.0 if timeout is None else timeout)
+        if not conn.send_close_now():
+            self._arm_tick()  # try again shortly, until the deadline
+
+    def close(self, status: int = STATUS_NORMAL, reason: Any = b"", timeout: Optional[float] = 3) -> None:
+        """``app.close()``: from the loop's thread, start closing; from another, also wait for the end."""
+        conn = self.conn
+        in_loop = threading.get_ident() == self.loop_ident
+        if conn is None:
+            if in_loop:
+                self._stop_waiting()
+            else:
+                self.loop.wake(lambda: self._guard(self._stop_waiting))
+            return
+        if in_loop:
+            self.close_connection(conn, status, reason, timeout)
+            return
+        wait = 3.0 if timeout is None else timeout
+        try:
+            conn.ws._send_close(status, reason, wait)
+        except WebSocketTimeoutException:
+            conn.ws.abort()  # a send is stuck in another thread: cut, which wakes it and the loop
+            return
+        except (WebSocketException, OSError):
+            pass
+        # As websocket-client's close(): wait for the server's answer (the loop reads it), then cut.
+        if not conn.ended.wait(wait):
+            conn.ws.abort()  # wakes the loop, which ends the connection
+
+    def _stop_waiting(self) -> None:
+        """close() between connections: drop the next attempt (pending or planned) and finish."""
+        if self.finished.is_set() or (self.retry is None and self.pending is None):
+            return
+        self._finish(self.last_close)  # which drops the planned or pending attempt
+
+    def note_write_error(self, ws: WebSocket, exc: BaseException) -> None:
+        """A send failed in some thread: that is why the connection ends (the loop reports it)."""
+        conn = self.conn
+        if conn is not None and conn.ws is ws and conn.error is None:
+            conn.error = exc
+
+    # ------------------------------------------------------------- end of a connection
+
+    def _end(self, conn: Connection, exc: Optional[BaseException] = None) -> None:
+        """Close ``conn`` for good, then report and decide what comes next."""
+        if self.conn is not conn:
+            return
+        if exc is not None and conn.error is None and conn.close_event is None:
+            conn.error = exc
+        self._drop(conn)
+        self._after(conn.close_event, conn.error, conn.opened_at)
+
+    def _drop(self, conn: Connection) -> None:
+        self.conn = None
+        self.keepalive.stop()
+        for handle in (self.tick, conn.more):
+            if handle is not None:
+                handle.cancel()
+        self.tick = self.tick_at = conn.more = None
+        self.tick_token += 1
+        conn.ws.shutdown()
+        if conn.reader is None or conn.reader.cancel():
+            conn.release_watch()  # otherwise the reader closes it on its last call
+        if self.app.sock is conn.ws:
+            self.app.sock = None
+        conn.ended.set()
+
+    def _after(self, close: Optional[Close], error: Optional[BaseException], opened_at: Optional[float]) -> None:
+        """Report how the connection (or attempt) ended; then reconnect or finish."""
+        app = self.app
+        if app.keep_running:  # not ended by close(): report it
+            if close is not None:
+                error = closed_by_server(close)
+            elif error is None:
+                error = WebSocketConnectionClosedException("Connection to remote host was lost.")
+            app.has_errored = close is None
+            app._callback(app.on_error, error)
+        else:
+            app.has_errored = False
+        if not self._schedule_retry(close, error, opened_at):
+            if app.keep_running and error is not None:
+                info(f"{error} - goodbye")
+            self._finish(close)
+
+    def _schedule_retry(self, close: Optional[Close], error: Optional[BaseException], opened_at: Optional[float]) -> bool:
+        app = self.app
+        if not app.keep_running or self.policy is None:
+            return False
+        code = close.code if close is not None else None
+        if not app.should_reconnect(code, error):
+            return False
+        if opened_at is not None and self.clock() - opened_at >= getattr(self.policy, "reset_after", 0.0):
+            self.attempt = 0
+        self.attempt += 1
+        delay = self.policy.delay(self.attempt, code)
+        if delay is None:
+            return False
+        info(f"{error} - reconnect in {delay:.3g} s (attempt {self.attempt})")
+        self.retry = self.loop.call_later(delay, lambda: self._guard(self._on_retry))
+        return True
+
+    def _finish(self, close: Optional[Close]) -> None:
+        """The run is over: release everything, then on_close (once)."""
+        if self.finished.is_set():
+            return
+        self.finished.set()
+        app = self.app
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        if self.pending is not None:
+            self.pending.cancel()
+            self.pending = None
+        if self.pending_poll is not None:
+            self.pending_poll.cancel()
+            self.pending_poll = None
+        app.keep_running = False
+        app.sock = None
+        app.has_done_teardown = True
+        if app._run is self:
+            app._run = None
+        code, reason = close_args(close)
+        app._callback(app.on_close, code, reason)
+
+    def interrupt(self, exc: BaseException) -> None:
+        """KeyboardInterrupt or SystemExit: close at once, report, finish; the caller re-raises."""
+        if self.finished.is_set():
+            return
+        app = self.app
+        app.keep_running = False
+        conn = self.conn
+        if conn is not None:
+            self.close_connection(conn, STATUS_NORMAL, b"", 0)  # best effort, never blocking
+            self._drop(conn)
+        app.has_errored = True
+        app._callback(app.on_error, exc)
+        self._finish(conn.close_event if conn is not None else self.last_close)
