@@ -10,10 +10,21 @@ How they run: each block alone, as a script in a fresh interpreter, so every
 example must be complete (imports included) and copy-pasteable. The URL
 ``ws://127.0.0.1:8765`` (any path after it) is the documented address of an
 echo server; the runner rewrites it to a real echo server (a ``websockets``
-server in this process, echoing text as text and binary as binary, and a
-close frame with the same code and reason). A block passes when it exits with
-status 0 within the time limit without a ResourceWarning, so blocks state
-their results with ``assert`` where it helps the reader.
+server in this process with permessage-deflate on, echoing text as text and
+binary as binary, and a close frame with the same code and reason). A block
+passes when it exits with status 0 within the time limit without a
+ResourceWarning, so blocks state their results with ``assert`` where it helps
+the reader.
+
+Other documented addresses, served only to the blocks that mention them:
+
+* ``wss://localhost:8443``: a TLS echo server whose certificate (for
+  ``localhost``) is signed by a private CA; the block runs in a directory that
+  holds that CA as ``ca.pem``, and a client certificate the server accepts as
+  ``client.pem`` with its key in ``client.key``;
+* port ``3128`` and port ``1080`` (an HTTP proxy and a SOCKS5 proxy at
+  127.0.0.1, by convention): both become the port of one local pproxy that
+  speaks HTTP CONNECT and SOCKS5.
 
 Blocks that must not run (they need the internet, run forever, or show an
 error on purpose) carry a marker on the nearest non-blank line before them:
@@ -23,13 +34,16 @@ RST comment) in reStructuredText.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +55,13 @@ pytestmark = [pytest.mark.wsline_only, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "ws://127.0.0.1:8765"
+TLS_PLACEHOLDER = "wss://localhost:8443"
+PROXY_PORTS = re.compile(r"\b(?:3128|1080)\b")
 SNIPPET_TIMEOUT = 30.0
 LANGUAGES = frozenset(("python", "py", "python3"))
 PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+# Settings of the developer's environment that would change what a block does.
+DROPPED_ENV = (*PROXY_ENV, "websocket_client_ca_bundle", "sslkeylogfile", "no_color", "wsdump_history")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\s]*)")
 _MD_SKIP = re.compile(r"^\s*<!--\s*snippet:\s*skip\b(?P<why>.*?)-->\s*$")
@@ -173,27 +191,112 @@ def docs_echo_url() -> Iterator[str]:
     logger = logging.getLogger("tests.docs.echo")
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
-    server = serve(_echo, "127.0.0.1", 0, compression=None, max_size=None, ping_interval=None, logger=logger)
+    with _running_echo(logger) as port:
+        yield f"ws://127.0.0.1:{port}"
+
+
+@contextmanager
+def _running_echo(logger: logging.Logger, ssl_context: ssl.SSLContext | None = None) -> Iterator[int]:
+    server = serve(_echo, "127.0.0.1", 0, ssl=ssl_context, max_size=None, ping_interval=None, logger=logger)
     thread = threading.Thread(target=server.serve_forever, name="docs-echo-server", daemon=True)
     thread.start()
     try:
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+        yield int(server.socket.getsockname()[1])
     finally:
         stopper = threading.Thread(target=server.shutdown, name="docs-echo-stop", daemon=True)
         stopper.start()
         stopper.join(10)
         thread.join(10)
         assert not stopper.is_alive() and not thread.is_alive(), "docs echo server did not stop"
+        del server
+        # websockets leaves selectors in reference cycles: free them now, not in a later test that counts fds.
+        gc.collect()
+
+
+@dataclass(frozen=True)
+class TlsEcho:
+    """The TLS echo server of ``wss://localhost:8443`` blocks, and the files those blocks find in their directory."""
+
+    url: str
+    files: dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def docs_tls_echo() -> Iterator[TlsEcho]:
+    """A TLS echo server for ``localhost`` signed by a fresh CA; client certificates are checked when sent."""
+    import trustme
+
+    ca = trustme.CA()
+    client = ca.issue_cert("docs-client@wsline.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    files = {
+        "ca.pem": ca.cert_pem.bytes(),
+        "client.pem": b"".join(pem.bytes() for pem in client.cert_chain_pems),
+        "client.key": client.private_key_pem.bytes(),
+    }
+    logger = logging.getLogger("tests.docs.tls_echo")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    with _running_echo(logger, context) as port:
+        yield TlsEcho(f"wss://localhost:{port}", files)
+
+
+@pytest.fixture(scope="module")
+def docs_proxy_port() -> Iterator[int]:
+    """One local pproxy speaking HTTP CONNECT and SOCKS5, standing in for ports 3128 and 1080."""
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "pproxy", "-l", "http+socks5://127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
+        reader.start()
+        reader.join(15)
+        found = re.search(r"Serving on .*:(\d+) by", ready[0] if ready else "")
+        assert found, f"pproxy did not start: {ready}"
+        drain = threading.Thread(target=lambda: proc.stdout.read() if proc.stdout else None, daemon=True)
+        drain.start()
+        yield int(found.group(1))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 # ----------------------------------------------------------- running
 
 
-def run_snippet(snippet: Snippet, url: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """Run the snippet as a script in a fresh interpreter, the placeholder pointing at ``url``."""
+def run_snippet(
+    snippet: Snippet,
+    url: str,
+    workdir: Path,
+    tls: TlsEcho | None = None,
+    proxy_port: int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the snippet as a script in a fresh interpreter, the placeholders pointing at the real servers."""
+    code = snippet.code.replace(PLACEHOLDER, url)
+    if tls is not None:
+        code = code.replace(TLS_PLACEHOLDER, tls.url)
+        for name, data in tls.files.items():
+            (workdir / name).write_bytes(data)
+    if proxy_port is not None:
+        code = PROXY_PORTS.sub(str(proxy_port), code)
     script = workdir / "snippet.py"
-    script.write_text(snippet.code.replace(PLACEHOLDER, url), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_ENV}
+    script.write_text(code, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in DROPPED_ENV}
     env["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run(
         [sys.executable, "-W", "always::ResourceWarning", str(script)],
@@ -207,10 +310,12 @@ def run_snippet(snippet: Snippet, url: str, workdir: Path) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.id for s in SNIPPETS])
-def test_snippet_runs(snippet: Snippet, docs_echo_url: str, tmp_path: Path) -> None:
+def test_snippet_runs(snippet: Snippet, docs_echo_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if snippet.skip is not None:
         pytest.skip(f"{snippet.id}: {snippet.skip}")
-    result = run_snippet(snippet, docs_echo_url, tmp_path)
+    tls = request.getfixturevalue("docs_tls_echo") if TLS_PLACEHOLDER in snippet.code else None
+    proxy_port = request.getfixturevalue("docs_proxy_port") if PROXY_PORTS.search(snippet.code) else None
+    result = run_snippet(snippet, docs_echo_url, tmp_path, tls, proxy_port)
     report = f"{snippet.id} failed\n--- code\n{snippet.code}--- stdout\n{result.stdout}--- stderr\n{result.stderr}"
     hint = "\n(a block that must not run needs a skip marker: see tests/docs/test_snippets.py)"
     assert result.returncode == 0, report + hint
@@ -320,3 +425,39 @@ def test_placeholder_reaches_the_echo_server(docs_echo_url: str, tmp_path: Path)
     )
     result = run_snippet(Snippet("x.md", 1, code), docs_echo_url, tmp_path)
     assert (result.returncode, result.stdout) == (0, "ping\n"), result.stderr
+
+
+def test_tls_placeholder_reaches_the_tls_echo_server(docs_echo_url: str, docs_tls_echo: TlsEcho, tmp_path: Path) -> None:
+    code = (
+        "import websocket\n"
+        "with websocket.create_connection('wss://localhost:8443/x', sslopt={'ca_certs': 'ca.pem'}, timeout=5) as ws:\n"
+        "    ws.send('secure')\n"
+        "    print(ws.recv(), ws.is_ssl())\n"
+    )
+    result = run_snippet(Snippet("x.md", 1, code), docs_echo_url, tmp_path, tls=docs_tls_echo)
+    assert (result.returncode, result.stdout) == (0, "secure True\n"), result.stderr
+    assert {"ca.pem", "client.pem", "client.key"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_proxy_ports_reach_the_proxy(docs_echo_url: str, docs_proxy_port: int, tmp_path: Path) -> None:
+    code = (
+        "import websocket\n"
+        "for port, kind in ((3128, 'http'), (1080, 'socks5')):\n"
+        "    with websocket.create_connection('ws://127.0.0.1:8765/', http_proxy_host='127.0.0.1',\n"
+        "                                     http_proxy_port=port, proxy_type=kind, timeout=5) as ws:\n"
+        "        ws.send(kind)\n"
+        "        print(ws.recv())\n"
+    )
+    result = run_snippet(Snippet("x.md", 1, code), docs_echo_url, tmp_path, proxy_port=docs_proxy_port)
+    assert (result.returncode, result.stdout) == (0, "http\nsocks5\n"), result.stderr
+    assert str(docs_proxy_port) in (tmp_path / "snippet.py").read_text()
+
+
+def test_every_docs_page_is_in_the_toctree_and_has_running_examples() -> None:
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    pages = {p.stem for p in (ROOT / "docs").glob("*.md")} | {p.stem for p in (ROOT / "docs").glob("*.rst")}
+    listed = set(re.findall(r"^([a-z][\w-]*)$", index, re.M))
+    assert pages - {"index"} <= listed, pages - listed
+    counts = {page: sum(1 for s in SNIPPETS if s.path == f"docs/{page}.md" and s.skip is None) for page in listed}
+    without = {page for page, count in counts.items() if count == 0} - {"api", "examples", "wsdump"}
+    assert not without, f"pages without a running example: {without}"
