@@ -46,6 +46,10 @@ MAX_READ = 64 * 1024 * 1024
 
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
+# Idle connections share this empty queue instead of holding a deque of their own
+# (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
+_NO_EVENTS: deque[Event] = deque(maxlen=0)
+
 
 class State(enum.Enum):
     """Where the connection stands."""
@@ -72,6 +76,13 @@ class Extension(Protocol):
 class ClientProtocol:
     """RFC 6455 client connection state, without I/O."""
 
+    # Slots: one of these lives per connection, and idle connections should cost little.
+    __slots__ = (
+        "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
+        "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
+        "_msg_size", "_pieces", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
+    )
+
     def __init__(
         self,
         *,
@@ -86,7 +97,7 @@ class ClientProtocol:
         self.validate_utf8 = validate_utf8
         self.fire_cont_frame = fire_cont_frame
         self.mask_key: Callable[[int], bytes] = mask_key or MaskKeys()
-        self.events: deque[Event] = deque()
+        self.events: deque[Event] = _NO_EVENTS
         self.state = State.OPEN
         self.close_sent: Optional[bytes] = None
         self.close_rcvd: Optional[Close] = None
@@ -111,6 +122,8 @@ class ClientProtocol:
         """Parse bytes from the server; complete events are appended to ``events``."""
         if self._stopped or not data:
             return
+        if self.events is _NO_EVENTS:
+            self.events = deque()
         if self._frame_left:
             data = self._stream(data)
             if not data or self._stopped:
@@ -143,6 +156,11 @@ class ClientProtocol:
             return head - len(buf)
         return head + size - len(buf)  # an incomplete control frame (at most 125 bytes)
 
+    def release_idle_memory(self) -> None:
+        """Give back the event queue while it is empty (before waiting for the network)."""
+        if not self.events:
+            self.events = _NO_EVENTS
+
     def deliver_frames(self) -> None:
         """From the next message on, deliver data frames one by one (Fragment events)."""
         if not self._msg_opcode:
@@ -151,6 +169,8 @@ class ClientProtocol:
     def receive_eof(self) -> None:
         """The server closed its side of the TCP connection."""
         self._stopped = True
+        if self.events is _NO_EVENTS:
+            self.events = deque()
         self.events.append(EndOfStream())
 
     def _parse(self, data: bytes) -> None:
