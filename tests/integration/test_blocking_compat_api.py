@@ -122,9 +122,8 @@ def test_private_modules_import(module) -> None:
 
 
 def test_private_import_statements() -> None:
-    from websocket._app import WebSocketApp
-
     from websocket._abnf import ABNF
+    from websocket._app import WebSocketApp
     from websocket._core import WebSocket, create_connection
     from websocket._exceptions import WebSocketConnectionClosedException
 
