@@ -39,6 +39,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--artifacts", type=Path, help="where failing inputs go (default: a temporary directory)")
     parser.add_argument("--keep", type=Path, help="keep the inputs found here, one subdirectory per target")
     parser.add_argument("--replay", action="store_true", help="run the corpus once through the checks, without atheris")
+    parser.add_argument("--seed", type=int, default=0, help="libFuzzer's random seed (0: a new one each run; CI fixes one)")
     return parser.parse_args(argv)
 
 
@@ -72,6 +73,7 @@ def fuzz_one(name: str, args: argparse.Namespace, work: Path, artifacts: Path) -
         f"-rss_limit_mb={args.rss_mb}",
         f"-artifact_prefix={artifacts}/{name}-",
         "-print_final_stats=1",
+        f"-seed={args.seed}",
         str(corpus),  # new inputs are written here...
         str(HERE / "corpus" / name),  # ...the seeds are only read
     ]
