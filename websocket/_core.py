@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
 
@@ -335,8 +336,16 @@ class WebSocket(MessageMixin):
                     if _trace.on:
                         _trace_received(event)
                     return event
-                if raw and (kind is Ping or kind is Pong):
-                    return event
+                if kind is Ping or kind is Pong:
+                    if raw:
+                        return event
+                    if not control:
+                        # A flood of pings is answered in one write, and cannot hold the call
+                        # past its deadline.
+                        self._answer_pings(event, events)
+                        if deadline is not None and reads and time.monotonic() >= deadline:
+                            raise WebSocketTimeoutException("Connection timed out")
+                        continue
                 self._on_control(event)
                 if control or kind is Close:
                     return event
@@ -392,6 +401,23 @@ class WebSocket(MessageMixin):
             self._proto.receive_data(data)
         else:
             self._proto.receive_eof()
+
+    def _answer_pings(self, first: Event, events: deque[Event]) -> None:
+        """Process ``first`` and the pings and pongs right after it, then send the pongs at once."""
+        proto = self._proto
+        with self.lock:
+            proto.process(first)
+            while events and type(events[0]) in (Ping, Pong):
+                proto.process(events.popleft())
+            out = proto.data_to_send()
+            if out and self.sock is not None:
+                try:
+                    self.sock.sendall(out)
+                except OSError as exc:
+                    self._teardown()
+                    if isinstance(exc, socket.timeout):  # pongs the server does not read
+                        raise WebSocketTimeoutException("Connection timed out") from exc
+                    raise
 
     def _on_control(self, event: Event) -> None:
         """Act on a control event: answer it, and end the connection when it says so."""
