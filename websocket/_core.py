@@ -14,7 +14,8 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
 from ._abnf import ABNF, STATUS_NORMAL
@@ -45,6 +46,8 @@ _TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
 # server to close TCP, so the close frame is not lost to a reset.
 FAIL_CLOSE_TIMEOUT = 1.0
 _READ_SIZE = 65536
+# Shared by every WebSocket given no connect defaults (never written to): one dict less per connection.
+_NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
 
 
 class WebSocket(MessageMixin):
@@ -95,7 +98,7 @@ class WebSocket(MessageMixin):
         self.fail_close_timeout: Optional[float] = FAIL_CLOSE_TIMEOUT
         # permessage-deflate settings given here apply to every connect() that does not give its own.
         given = (("compression", compression), ("compression_options", compression_options))
-        self._connect_defaults = {name: value for name, value in given if value is not UNSET}
+        self._connect_defaults = {name: value for name, value in given if value is not UNSET} or _NO_DEFAULTS
 
     # ------------------------------------------------------------ connection
 
@@ -121,8 +124,8 @@ class WebSocket(MessageMixin):
         self._closed.clear()
         self.close_frame = None
         self.sock = opened.sock
-        self.handshake_response = handshake_response(
-            opened.response.status, opened.response.headers.as_compat_dict(), opened.subprotocol
+        self.handshake_response = handshake_response.from_head(
+            opened.response.status, opened.response.raw, opened.subprotocol
         )
         self.connected = True
         # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).

@@ -193,7 +193,31 @@ def _check_subprotocol(values: list[str], offered: list[str]) -> Optional[str]:
 class handshake_response:
     """websocket-client's record of a completed handshake."""
 
-    def __init__(self, status: int, headers: dict[str, str], subprotocol: Optional[str]) -> None:
+    # Slots, and the head kept as bytes until someone asks for the headers: an idle
+    # connection's handshake record was a quarter of its memory.
+    __slots__ = ("_head", "_headers", "status", "subprotocol")
+
+    def __init__(self, status: int, headers: Optional[dict[str, str]], subprotocol: Optional[str]) -> None:
         self.status = status
-        self.headers = headers
+        self._headers = headers
+        self._head = b""
         self.subprotocol = subprotocol
+
+    @classmethod
+    def from_head(cls, status: int, head: bytes, subprotocol: Optional[str]) -> handshake_response:
+        """The record of a response whose head ``head`` was already validated."""
+        record = cls(status, None, subprotocol)
+        record._head = head
+        return record
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers, as websocket-client gives them (lowercased names)."""
+        if self._headers is None:
+            self._headers = parse_response_head(self._head).headers.as_compat_dict()
+            self._head = b""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: dict[str, str]) -> None:
+        self._headers = value

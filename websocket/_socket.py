@@ -55,6 +55,8 @@ def getdefaulttimeout() -> Optional[float]:
 class sock_opt:
     """websocket-client's holder of socket options, TLS options and the timeout."""
 
+    __slots__ = ("sockopt", "sslopt", "timeout")
+
     def __init__(self, sockopt: Optional[list[Any]], sslopt: Optional[dict[str, Any]]) -> None:
         self.sockopt: list[Any] = list(sockopt or [])
         self.sslopt: dict[str, Any] = dict(sslopt or {})
