@@ -18,8 +18,9 @@ left under ``max_size``, however much the data would inflate.
 
 from __future__ import annotations
 
+import functools
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Union
 
@@ -220,7 +221,7 @@ def _mismatch(offer: Offer, answer: Offer) -> Optional[str]:
     return None
 
 
-def negotiate(value: str, offers: list[Offer], settings: DeflateSettings) -> PerMessageDeflate:
+def negotiate(value: str, offers: Sequence[Offer], settings: DeflateSettings) -> PerMessageDeflate:
     """Check the server's Sec-WebSocket-Extensions against ``offers``; the extension, or WebSocketHandshakeException."""
     try:
         chosen = parse_extensions(value)
@@ -482,7 +483,7 @@ def client_offer(opts: ConnectOptions) -> Optional[tuple[str, Accept]]:
     if opts.compression not in ("deflate", None):
         raise ValueError(f"compression must be 'deflate' or None, not {opts.compression!r}")
     settings = DeflateSettings.from_options(opts.compression_options)
-    own = settings.offers() if opts.compression is not None else []
+    own, own_header = _own_offers(settings) if opts.compression is not None else ((), "")
     if opts.header is None and not own:
         return None
     user = _UserExtensions(opts.header)
@@ -493,4 +494,11 @@ def client_offer(opts: ConnectOptions) -> Optional[tuple[str, Accept]]:
         offers = own if user.value is None else _user_offers(user.value)
         return negotiate(value, offers, settings)
 
-    return ", ".join(offer.header() for offer in own), accept
+    return own_header, accept
+
+
+@functools.lru_cache(maxsize=16)
+def _own_offers(settings: DeflateSettings) -> tuple[tuple[Offer, ...], str]:
+    """The client's offers for ``settings`` and their header value (the same for every connect)."""
+    own = tuple(settings.offers())
+    return own, ", ".join(offer.header() for offer in own)

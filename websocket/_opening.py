@@ -26,7 +26,7 @@ from ._cookiejar import CookieJar, SimpleCookieJar
 from ._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
 from ._handshake import HandshakeRequest, Response, build_request, check_upgrade
 from ._headers import HeadersLike, header_lines
-from ._logging import dump
+from ._logging import _trace, dump
 from ._options import UNSET, ConnectOptions
 from ._protocol import Extension
 from ._proxy import open_via_proxy
@@ -81,7 +81,8 @@ def open_connection(
         try:
             _send_request(sock, request, deadline)
             response, leftover = read_http_head(sock, deadline)
-            dump("response header", response.raw.decode("iso-8859-1").rstrip())
+            if _trace.on:
+                dump("response header", response.raw.decode("iso-8859-1").rstrip())
             if response.status in REDIRECT_STATUSES or response.status == 101:
                 _remember_cookies(jar, response, hop.target)  # as websocket-client: not from error answers
             if response.status in REDIRECT_STATUSES:
@@ -259,7 +260,8 @@ def _loggable(data: bytes) -> str:
 
 
 def _send_request(sock: socket.socket, request: HandshakeRequest, deadline: Deadline) -> None:
-    dump("request header", _loggable(request.data))
+    if _trace.on:
+        dump("request header", _loggable(request.data))
     try:
         sock.settimeout(deadline.remaining())
         sock.sendall(request.data)

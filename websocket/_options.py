@@ -57,7 +57,7 @@ class ConnectOptions:
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> ConnectOptions:
         """Build from keyword arguments; None means "not given" for most options, as in websocket-client."""
-        names = {f.name for f in fields(cls)} - {"extra"}
+        names = _NAMES
         known = {k: v for k, v in options.items() if k in names}
         extra = {k: v for k, v in options.items() if k not in names}
         if known.get("redirect_limit") is None:
@@ -68,3 +68,6 @@ class ConnectOptions:
         if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
             raise ValueError(f"max_size must be a non-negative int or None, not {max_size!r}")
         return cls(**known, extra=extra)
+
+
+_NAMES = frozenset(f.name for f in fields(ConnectOptions)) - {"extra"}
