@@ -91,6 +91,10 @@ class WebSocketApp:
     ``on_close(ws, close_status_code, close_msg)``. An exception raised by a
     callback is logged and passed to ``on_error``. ``header`` may be a
     callable, called before every (re)connect.
+
+    Beyond websocket-client, ``on_receive(ws, msg)`` (keyword only) gets each
+    whole text or binary message as a ``WSMessage`` (``msg.type``,
+    ``msg.data``, ``msg.json()``), after ``on_message``.
     """
 
     def __init__(
@@ -111,6 +115,8 @@ class WebSocketApp:
         subprotocols: Optional[list[str]] = None,
         on_data: Callback = None,
         socket: Any = None,
+        *,
+        on_receive: Callback = None,
     ) -> None:
         self.url = url
         self.header: Header = header if header is not None else []
@@ -119,6 +125,7 @@ class WebSocketApp:
         self.on_reconnect = on_reconnect
         self.on_message = on_message
         self.on_data = on_data
+        self.on_receive = on_receive
         self.on_error = on_error
         self.on_close = on_close
         self.on_ping = on_ping

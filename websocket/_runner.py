@@ -25,6 +25,7 @@ from ._exceptions import WebSocketConnectionClosedException, WebSocketException,
 from ._keepalive import Due, KeepAlive
 from ._logging import _logger, debug, info
 from ._reconnect import ReconnectPolicy
+from ._wsmessage import message_from_event
 
 if TYPE_CHECKING:
     from ._app import ConnectSettings, WebSocketApp
@@ -299,6 +300,8 @@ class Runner:
         if kind is Message:
             app._callback(app.on_data, event.data, event.opcode, True)  # type: ignore[union-attr]
             app._callback(app.on_message, event.data)  # type: ignore[union-attr]
+            if app.on_receive is not None:
+                self._receive_typed(event)  # type: ignore[arg-type]
         elif kind is Fragment:
             self._fragment(event)  # type: ignore[arg-type]
         elif kind is Ping:
@@ -312,6 +315,15 @@ class Runner:
             conn.close_event = self.last_close = event  # type: ignore[assignment]
             app.last_close_frame = conn.ws.close_frame
             self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)  # for the server to close TCP
+
+    def _receive_typed(self, event: Message) -> None:
+        app = self.app
+        try:
+            msg = message_from_event(event)
+        except WebSocketException as exc:  # text left unvalidated (skip_utf8_validation) and invalid
+            app._callback(app.on_error, exc)
+            return
+        app._callback(app.on_receive, msg)
 
     def _fragment(self, frame: Fragment) -> None:
         app = self.app
@@ -531,3 +543,4 @@ class Runner:
         app.has_errored = True
         app._callback(app.on_error, exc)
         self._finish(conn.close_event if conn is not None else self.last_close)
+
