@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Union
 from ._abnf import ABNF
 from ._core import WebSocket
 from ._dispatcher import Dispatcher, SelectDispatcher, WrappedDispatcher
+from ._events import Fragment, Message
 from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from ._headers import HeadersLike
 from ._keepalive import KeepAlive, check_ping_options
@@ -40,6 +41,7 @@ from ._reconnect import ReconnectPolicy, reconnect_policy
 from ._reconnect import should_reconnect as _default_rule
 from ._runner import Runner
 from ._socket import getdefaulttimeout
+from ._wsmessage import message_from_event
 
 __all__ = ["WebSocketApp", "set_reconnect"]
 
@@ -47,6 +49,7 @@ RECONNECT: Union[float, ReconnectPolicy] = 0
 """Default of ``run_forever(reconnect=None)``; set with ``set_reconnect``."""
 
 Callback = Optional[Callable[..., Any]]
+_TEXT, _CONT = 1, 0
 Header = Union[HeadersLike, Callable[[], HeadersLike]]
 
 
@@ -288,6 +291,33 @@ class WebSocketApp:
         wrapped = WrappedDispatcher(dispatcher)
         wrapped.install_sigint()
         return wrapped
+
+    def _deliver_message(self, event: Message) -> None:
+        """Hand a whole message to on_data, on_message and on_receive."""
+        self._callback(self.on_data, event.data, event.opcode, True)
+        self._callback(self.on_message, event.data)
+        if self.on_receive is not None:
+            try:
+                msg = message_from_event(event)
+            except WebSocketException as exc:  # text left unvalidated (skip_utf8_validation) and invalid
+                self._callback(self.on_error, exc)
+                return
+            self._callback(self.on_receive, msg)
+
+    def _deliver_fragment(self, frame: Fragment, skip_utf8_validation: bool) -> None:
+        """Hand a frame of a fragmented message to on_data and on_cont_message (or on_message, first frame)."""
+        if frame.opcode == _CONT:
+            self._callback(self.on_data, frame.data, _CONT, frame.fin)
+            self._callback(self.on_cont_message, frame.data, frame.fin)
+            return
+        data: Any = frame.data
+        if frame.opcode == _TEXT and not skip_utf8_validation:
+            try:
+                data = frame.data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # the first fragment ends inside a character: hand over the bytes
+        self._callback(self.on_data, data, frame.opcode, frame.fin)
+        self._callback(self.on_message, data)
 
     def _callback(self, callback: Callback, *args: Any) -> None:
         """Call a user callback; an exception goes to the log and to on_error, never further."""

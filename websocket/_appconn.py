@@ -19,6 +19,7 @@ from ._core import WebSocket
 from ._dispatcher import Handle, writable
 from ._events import Close
 from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
+from ._logging import debug
 
 __all__ = ["Connection", "BackgroundConnect", "ATTEMPT_TIMEOUT", "watch_socket", "closed_by_server", "close_args"]
 
@@ -102,6 +103,28 @@ class Connection:
         watch, self.watch = self.watch, None
         if watch is not None:
             watch.close()
+
+    def send_ping_now(self, payload: Any) -> bool:
+        """Send a ping unless that could block this loop; False when it was skipped."""
+        ws = self.ws
+        if ws.lock.locked() or not writable(ws.sock):
+            return False  # another thread is stuck in a send, or the server is not reading
+        debug("Sending ping")
+        ws.ping(payload)
+        return True
+
+    def close_and_wait(self, status: int, reason: Any, wait: float) -> None:
+        """close() from a thread other than the loop's: send the close frame, await the end, else cut."""
+        try:
+            self.ws._send_close(status, reason, wait)
+        except WebSocketTimeoutException:
+            self.ws.abort()  # a send is stuck in another thread: cut, which wakes it and the loop
+            return
+        except (WebSocketException, OSError):
+            pass
+        # As websocket-client's close(): wait for the server's answer (the loop reads it), then cut.
+        if not self.ended.wait(wait):
+            self.ws.abort()  # wakes the loop, which ends the connection
 
     def send_close_now(self) -> bool:
         """Send the pending close frame if that cannot block the loop; True once it is done with."""

@@ -23,9 +23,8 @@ from ._dispatcher import Handle, WrappedDispatcher, writable
 from ._events import Close, Event, Fragment, Message, Ping, Pong
 from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from ._keepalive import Due, KeepAlive
-from ._logging import _logger, debug, info
+from ._logging import _logger, info
 from ._reconnect import ReconnectPolicy
-from ._wsmessage import message_from_event
 
 if TYPE_CHECKING:
     from ._app import ConnectSettings, WebSocketApp
@@ -38,7 +37,6 @@ _SLICE = 0.005
 _PAUSE = 0.01
 # How often the loop looks whether a background attempt has finished.
 _CONNECT_POLL = 0.02
-_TEXT, _CONT = 1, 0
 
 
 class Runner:
@@ -298,12 +296,9 @@ class Runner:
         if not app.keep_running and kind is not Close:
             return  # close() was called: like websocket-client, no callback but on_close from now on
         if kind is Message:
-            app._callback(app.on_data, event.data, event.opcode, True)  # type: ignore[union-attr]
-            app._callback(app.on_message, event.data)  # type: ignore[union-attr]
-            if app.on_receive is not None:
-                self._receive_typed(event)  # type: ignore[arg-type]
+            app._deliver_message(event)  # type: ignore[arg-type]
         elif kind is Fragment:
-            self._fragment(event)  # type: ignore[arg-type]
+            app._deliver_fragment(event, self.settings.skip_utf8_validation)  # type: ignore[arg-type]
         elif kind is Ping:
             app._callback(app.on_ping, event.payload)  # type: ignore[union-attr]
         elif kind is Pong:
@@ -315,30 +310,6 @@ class Runner:
             conn.close_event = self.last_close = event  # type: ignore[assignment]
             app.last_close_frame = conn.ws.close_frame
             self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)  # for the server to close TCP
-
-    def _receive_typed(self, event: Message) -> None:
-        app = self.app
-        try:
-            msg = message_from_event(event)
-        except WebSocketException as exc:  # text left unvalidated (skip_utf8_validation) and invalid
-            app._callback(app.on_error, exc)
-            return
-        app._callback(app.on_receive, msg)
-
-    def _fragment(self, frame: Fragment) -> None:
-        app = self.app
-        if frame.opcode == _CONT:
-            app._callback(app.on_data, frame.data, _CONT, frame.fin)
-            app._callback(app.on_cont_message, frame.data, frame.fin)
-            return
-        data: Any = frame.data
-        if frame.opcode == _TEXT and not self.settings.skip_utf8_validation:
-            try:
-                data = frame.data.decode("utf-8")
-            except UnicodeDecodeError:
-                pass  # the first fragment ends inside a character: hand over the bytes
-        app._callback(app.on_data, data, frame.opcode, frame.fin)
-        app._callback(app.on_message, data)
 
     # ---------------------------------------------------------------- deadlines
 
@@ -382,24 +353,21 @@ class Runner:
             self._arm_tick()
 
     def _ping(self, conn: Connection) -> None:
-        ws = conn.ws
-        if conn.deadline is not None or not ws.connected:
+        if conn.deadline is not None or not conn.ws.connected:
             self.keepalive.stop()  # closing: no more pings, the closing deadline rules
             return
-        if ws.lock.locked() or not writable(ws.sock):
-            # Another thread is stuck in a send, or the send buffer is full: the server is not
-            # reading. Waiting on it would freeze this loop, so the silence deadline starts as if
-            # the ping had gone out; any data from the server still proves it alive.
-            self.keepalive.ping_skipped()
-            return
-        self.app.last_ping_tm = time.time()
         try:
-            debug("Sending ping")
-            ws.ping(self.app.ping_payload)
+            sent = conn.send_ping_now(self.app.ping_payload)
         except (WebSocketException, OSError) as exc:
             self._end(conn, exc)
             return
-        self.keepalive.ping_sent()
+        if sent:
+            self.app.last_ping_tm = time.time()
+            self.keepalive.ping_sent()
+        else:
+            # The silence deadline starts as if the ping had gone out; any data from the
+            # server still proves it alive.
+            self.keepalive.ping_skipped()
 
     # ------------------------------------------------------------------ closing
 
@@ -423,17 +391,7 @@ class Runner:
         if in_loop:
             self.close_connection(conn, status, reason, timeout)
             return
-        wait = 3.0 if timeout is None else timeout
-        try:
-            conn.ws._send_close(status, reason, wait)
-        except WebSocketTimeoutException:
-            conn.ws.abort()  # a send is stuck in another thread: cut, which wakes it and the loop
-            return
-        except (WebSocketException, OSError):
-            pass
-        # As websocket-client's close(): wait for the server's answer (the loop reads it), then cut.
-        if not conn.ended.wait(wait):
-            conn.ws.abort()  # wakes the loop, which ends the connection
+        conn.close_and_wait(status, reason, 3.0 if timeout is None else timeout)
 
     def _stop_waiting(self) -> None:
         """close() between connections: drop the next attempt (pending or planned) and finish."""
@@ -513,15 +471,10 @@ class Runner:
             return
         self.finished.set()
         app = self.app
-        if self.retry is not None:
-            self.retry.cancel()
-            self.retry = None
-        if self.pending is not None:
-            self.pending.cancel()
-            self.pending = None
-        if self.pending_poll is not None:
-            self.pending_poll.cancel()
-            self.pending_poll = None
+        for planned in (self.retry, self.pending, self.pending_poll):
+            if planned is not None:
+                planned.cancel()
+        self.retry = self.pending = self.pending_poll = None
         app.keep_running = False
         app.sock = None
         app.has_done_teardown = True
