@@ -9,7 +9,8 @@ or a failure.
 
 No atheris here: the ``fuzz_*.py`` entry points wrap these for atheris, and
 tests/unit/test_hostile_fuzz_corpus.py replays the corpus through them in
-the default test run.
+the default test run; tests/unit/test_parsers_properties.py shares ``feed``
+and ``summary`` with the frames target.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from websocket._options import ConnectOptions
 from websocket._protocol import MAX_READ, ClientProtocol, State
 from websocket._url import split_url
 
-__all__ = ["TARGETS", "frames", "handshake", "deflate", "split"]
+__all__ = ["MAX_BUFFERED", "TARGETS", "deflate", "feed", "frames", "handshake", "split", "summary"]
 
 # ---------------------------------------------------------------- shared
 
@@ -57,8 +58,9 @@ def split(data: bytes, pattern: int) -> list[bytes]:
 # ---------------------------------------------------------------- frames
 
 _MAX_SIZES: tuple[Optional[int], ...] = (None, 0, 1, 16, 125, 1000, 65536, 1 << 20)
-# An incomplete frame leaves at most a 10-byte header and a 125-byte control payload buffered.
-_MAX_BUFFERED = 135
+# An incomplete frame leaves at most a 10-byte header and a 125-byte control payload buffered
+# (a masked frame fails at its header, so no mask key is ever buffered).
+MAX_BUFFERED = 10 + 125
 
 
 def _protocol(flags: int) -> ClientProtocol:
@@ -72,30 +74,36 @@ def _protocol(flags: int) -> ClientProtocol:
     )
 
 
-def _feed(p: ClientProtocol, chunks: list[bytes]) -> list[Any]:
+def feed(p: ClientProtocol, chunks: list[bytes], eof: bool = True) -> list[Any]:
+    """Feed the chunks (then the end of the stream, with ``eof``), checking the buffer bounds and the
+    read hint after each; consume every event as the I/O layer does. Returns the events."""
     seen: list[Any] = []
     for chunk in chunks:
         p.receive_data(chunk)
-        assert len(p._buf) <= _MAX_BUFFERED, len(p._buf)
+        assert len(p._buf) <= MAX_BUFFERED, len(p._buf)
         assert 0 < p.read_hint() <= MAX_READ
         if p.max_size is not None:
             assert sum(len(piece) for piece in p._pieces) <= p.max_size
         seen.extend(p.events)
         p.events.clear()
-    p.receive_eof()
-    seen.extend(p.events)
-    p.events.clear()
+    if eof:
+        p.receive_eof()
+        seen.extend(p.events)
+        p.events.clear()
     for event in seen:
         p.process(event)
         p.data_to_send()
     return seen
 
 
-def _summary(events: list[Any], deflate: bool = False) -> list[tuple[Any, ...]]:
-    """Comparable events. With deflate, a corrupt compressed message fails as 1002 (zlib saw the
-    error first), 1007 (the text inflated so far was already invalid) or 1009 (what inflated so
-    far already passed max_size) depending on where the chunks end: zlib decides how far it
-    reads per call. All three are right, so they compare equal."""
+def summary(events: list[Any], deflate: bool = False) -> list[tuple[Any, ...]]:
+    """Comparable events. A whole frame in fire_cont_frame mode may come as a Message or as a
+    final Fragment depending on the chunking (the fast path ignores the mode); callers see the
+    same data either way, so both read as ("data", opcode, bytes, fin). With deflate, a corrupt
+    compressed message fails as 1002 (zlib saw the error first), 1007 (the text inflated so far
+    was already invalid) or 1009 (what inflated so far already passed max_size) depending on
+    where the chunks end: zlib decides how far it reads per call. All three are right, so they
+    compare equal."""
     out: list[tuple[Any, ...]] = []
     for e in events:
         if isinstance(e, (Message, Fragment)):
@@ -133,12 +141,12 @@ def frames(data: bytes) -> None:
         return
     flags, pattern, stream = data[0], data[1], data[2:]
     p = _protocol(flags)
-    events = _feed(p, split(stream, pattern))
+    events = feed(p, split(stream, pattern))
     _check_events(p, events)
     if flags & 0x80 and pattern:
         deflate = bool(flags & 4)
-        whole = _feed(_protocol(flags), [stream])
-        assert _summary(events, deflate) == _summary(whole, deflate), "the chunking changed the outcome"
+        whole = feed(_protocol(flags), [stream])
+        assert summary(events, deflate) == summary(whole, deflate), "the chunking changed the outcome"
 
 
 # ---------------------------------------------------------------- handshake

@@ -1,6 +1,6 @@
 """Helpers for the WebSocketApp tests: a callback recorder, a runner with bounded waits,
-a raw-socket server that can be stopped and restarted on the same port, and
-resource counters.
+a raw-socket server that can be stopped and restarted on the same port,
+ready-made scripts, a bounded rel loop, and resource counters.
 
 Nothing here depends on wsline internals, so the drop-in tests also run
 against websocket-client 1.9.2 (``--xfail-wsline-only``).
@@ -280,6 +280,43 @@ def serve_until_close(
             conn.send_frame(0xA, frame.payload)
         elif frame.opcode in (1, 2):
             conn.send_frame(frame.opcode, frame.payload)
+
+
+def drop_first_then_serve(conn: RawConn) -> None:
+    """Ready-made script: drop the first connection after its handshake (the app reconnects), serve the others."""
+    if conn.index == 0:
+        conn.handshake()
+        conn.close_tcp()
+    else:
+        serve_until_close(conn)
+
+
+# ------------------------------------------------------------------ rel
+
+LOOP_TIMEOUT = 20.0
+
+
+def dispatch_until(done: Callable[[], bool], timeout: float = LOOP_TIMEOUT) -> float:
+    """Run rel.dispatch() in this thread until ``done()`` (checked every 20 ms) or ``timeout``; returns the time taken."""
+    import rel  # optional: only the tests that use a rel loop get here
+
+    started = time.monotonic()
+    state = {"timed_out": False}
+
+    def check() -> bool:
+        if done():
+            rel.abort()
+            return False
+        if time.monotonic() - started > timeout:
+            state["timed_out"] = True
+            rel.abort()
+            return False
+        return True
+
+    rel.timeout(0.02, check)
+    rel.dispatch()
+    assert not state["timed_out"], f"rel loop still busy after {timeout}s"
+    return time.monotonic() - started
 
 
 # ------------------------------------------------------------------ resources

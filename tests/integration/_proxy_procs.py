@@ -26,6 +26,8 @@ from collections.abc import Iterator
 
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
+# The credentials the conftest's http_proxy_with_auth and socks5_auth require.
+PROXY_USER, PROXY_PASSWORD = "alice", "s3cret-Pa55word"
 
 
 class ProxyProcess:

@@ -429,3 +429,40 @@ def accept_and_collect(conn: RawConn) -> None:
     """Ready-made script: accept the handshake, record frames until the client's close (echoed)."""
     conn.handshake()
     conn.collect(echo_close=True)
+
+
+def sends_then_collects(wire: bytes = b"", *, echo_close: bool = False) -> Script:
+    """Ready-made script: the handshake with ``wire`` right behind it, then record frames until the client's close.
+
+    ``echo_close`` answers that close, as a polite server would.
+    """
+
+    def script(conn: RawConn) -> None:
+        conn.handshake(trailer=wire)
+        conn.collect(echo_close=echo_close)
+
+    return script
+
+
+def sends_then_drops(wire: bytes = b"") -> Script:
+    """Ready-made script: the handshake with ``wire`` right behind it, then a TCP drop (no close frame)."""
+
+    def script(conn: RawConn) -> None:
+        conn.handshake(trailer=wire)
+        conn.close_tcp()
+
+    return script
+
+
+def sends_close(code: int | None, reason: str = "", *, before: bytes = b"") -> Script:
+    """Ready-made script: the handshake (``before`` right behind it), then a close frame, then record frames.
+
+    ``code`` None sends a close frame without a payload.
+    """
+
+    def script(conn: RawConn) -> None:
+        conn.handshake(trailer=before)
+        conn.send_close(code, reason)
+        conn.collect()
+
+    return script

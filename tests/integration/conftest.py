@@ -14,6 +14,19 @@
     ``websocket.create_connection`` with a 5 s default timeout; every
     connection it makes (or is given through ``connect.track(ws)``) is shut
     down at teardown.
+``rel_loop`` (function): the ``rel`` module, freshly initialised; stopped and
+    reset afterwards, SIGINT restored (skips the test without rel).
+``trace_log`` (function): ``websocket.enableTrace`` on, at DEBUG, into a
+    handler whose ``lines`` / ``text`` hold the messages logged.
+``tls`` (module): a test CA and a server certificate for localhost
+    (``_tls_material.TlsMaterial``).
+``server`` (function): a ``_reach_servers.WsServer`` on 127.0.0.1 that
+    records the requests it saw (some modules define their own).
+For the proxy tests: ``http_proxy``, ``http_proxy_with_auth``, ``socks4``,
+    ``socks5``, ``socks5_auth`` (module), pproxy processes
+    (``_proxy_procs.py``; the ``*_auth`` ones want ``PROXY_USER`` /
+    ``PROXY_PASSWORD``); ``dead_proxy`` (function), the URL of a listener
+    that never answers.
 
 Every test here gets a pytest-timeout of 60 s unless it sets its own, and
 runs with the proxy environment variables removed (proxy tests set them).
@@ -22,7 +35,9 @@ runs with the proxy environment variables removed (proxy tests set them).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +48,10 @@ import pytest
 # pytest's default "prepend" import mode already puts this directory on
 # sys.path for conftest and test modules, so plain imports work.
 from _echo_server import EchoServer
+from _proxy_procs import PROXY_PASSWORD, PROXY_USER, ProxyProcess, pproxy
 from _raw_server import RawServer, Script
+from _reach_servers import WsServer, running, stalled_listener
+from _tls_material import TlsMaterial, tls_material
 
 DEFAULT_TEST_TIMEOUT = 60
 CLIENT_TIMEOUT = 5.0
@@ -152,3 +170,98 @@ def restore_default_timeout() -> Iterator[None]:
     saved = websocket.getdefaulttimeout()
     yield
     websocket.setdefaulttimeout(saved)
+
+
+@pytest.fixture
+def rel_loop() -> Iterator[Any]:
+    """A fresh rel registrar; afterwards rel is stopped and reset, and SIGINT is restored."""
+    rel = pytest.importorskip("rel")
+    saved = signal.getsignal(signal.SIGINT)
+    rel.init()
+    yield rel
+    rel.abort()
+    rel.init()
+    signal.signal(signal.SIGINT, saved)
+
+
+class LogLines(logging.Handler):
+    """Keeps the message of every record it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def trace_log() -> Iterator[LogLines]:
+    """``websocket.enableTrace`` into a ``LogLines`` handler, turned off at teardown."""
+    import websocket
+
+    handler = LogLines()
+    websocket.enableTrace(True, handler=handler, level="DEBUG")
+    try:
+        yield handler
+    finally:
+        websocket.enableTrace(False, handler=handler)
+
+
+@pytest.fixture(scope="module")
+def tls() -> Iterator[TlsMaterial]:
+    with tls_material() as material:
+        yield material
+
+
+@pytest.fixture
+def server() -> Iterator[WsServer]:
+    """A real WebSocket server on 127.0.0.1 that records the requests it saw."""
+    with running(WsServer()) as srv:
+        yield srv
+
+
+# The pproxy fixtures are module-scoped: each test module gets its own
+# processes, so a proxy's log only holds that module's traffic.
+
+
+@pytest.fixture(scope="module")
+def http_proxy() -> Iterator[ProxyProcess]:
+    with pproxy("http") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def http_proxy_with_auth() -> Iterator[ProxyProcess]:
+    with pproxy("http", f"{PROXY_USER}:{PROXY_PASSWORD}") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def socks4() -> Iterator[ProxyProcess]:
+    with pproxy("socks4") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def socks5() -> Iterator[ProxyProcess]:
+    with pproxy("socks5") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def socks5_auth() -> Iterator[ProxyProcess]:
+    with pproxy("socks5", f"{PROXY_USER}:{PROXY_PASSWORD}") as proc:
+        yield proc
+
+
+@pytest.fixture
+def dead_proxy() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a listener that never answers: going through it would time out."""
+    listener = stalled_listener()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()

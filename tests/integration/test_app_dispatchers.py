@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import gc
 import select
-import signal
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _app_helpers import Recorder, make_app, open_fds, script_server, serve_until_close, settle_fds
+from _app_helpers import (
+    Recorder,
+    dispatch_until,
+    drop_first_then_serve,
+    make_app,
+    open_fds,
+    script_server,
+    serve_until_close,
+    settle_fds,
+)
 from _raw_server import RawConn
 from _wire import OP_TEXT
 
@@ -60,14 +68,7 @@ class BareDispatcher:
 
 
 def test_bare_dispatcher_with_reconnect_and_keepalive():
-    def script(conn: RawConn) -> None:
-        if conn.index == 0:
-            conn.handshake()
-            conn.close_tcp()
-        else:
-            serve_until_close(conn)
-
-    with script_server(script) as server:
+    with script_server(drop_first_then_serve) as server:
         fds_before = open_fds()
         rec = Recorder()
         after = {"on_reconnect": lambda ws: ws.send("hello"), "on_message": lambda ws, m: ws.close()}
@@ -85,60 +86,36 @@ def test_bare_dispatcher_with_reconnect_and_keepalive():
         assert fds_after <= fds_before  # and closed its descriptor on its way out
 
 
-def test_keyboard_interrupt_in_a_callback_tears_the_app_down_and_escapes_rel(echo_server):
-    rel = pytest.importorskip("rel")
-    saved = signal.getsignal(signal.SIGINT)
-    rel.init()
-    try:
-        rec = Recorder()
+def test_keyboard_interrupt_in_a_callback_tears_the_app_down_and_escapes_rel(echo_server, rel_loop):
+    rel = rel_loop
+    rec = Recorder()
 
-        def on_message(ws: websocket.WebSocketApp, message: str) -> None:
-            raise KeyboardInterrupt
+    def on_message(ws: websocket.WebSocketApp, message: str) -> None:
+        raise KeyboardInterrupt
 
-        app = make_app(echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": on_message})
-        app.run_forever(dispatcher=rel)
-        with pytest.raises(KeyboardInterrupt):
-            rel.timeout(10, rel.abort)  # bound, in case the interrupt got lost
-            rel.dispatch()
-        assert rec.names() == ["open", "message", "error", "close"]
-        assert isinstance(rec.events[2][1], KeyboardInterrupt)
-        assert app.sock is None
-        assert rel.report()["reads"] == 0
-    finally:
-        rel.abort()
-        rel.init()
-        signal.signal(signal.SIGINT, saved)
-
-
-def test_a_finished_app_on_rel_can_be_garbage_collected(echo_server):
-    rel = pytest.importorskip("rel")
-    saved = signal.getsignal(signal.SIGINT)
-    rel.init()
-    try:
-        rec = Recorder()
-        app = make_app(
-            echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": lambda ws, m: ws.close()}
-        )
-        app.run_forever(dispatcher=rel, ping_interval=5, ping_timeout=1, reconnect=1)
-
-        def check() -> bool:
-            if rec.of("close"):
-                rel.abort()
-                return False
-            return True
-
-        rel.timeout(0.02, check)
-        rel.timeout(10, rel.abort)
+    app = make_app(echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": on_message})
+    app.run_forever(dispatcher=rel)
+    with pytest.raises(KeyboardInterrupt):
+        rel.timeout(10, rel.abort)  # bound, in case the interrupt got lost
         rel.dispatch()
-        assert rec.names() == ["open", "message", "close"]
-        ref = weakref.ref(app)
-        del app
-        gc.collect()
-        assert ref() is None
-    finally:
-        rel.abort()
-        rel.init()
-        signal.signal(signal.SIGINT, saved)
+    assert rec.names() == ["open", "message", "error", "close"]
+    assert isinstance(rec.events[2][1], KeyboardInterrupt)
+    assert app.sock is None
+    assert rel.report()["reads"] == 0
+
+
+def test_a_finished_app_on_rel_can_be_garbage_collected(echo_server, rel_loop):
+    rec = Recorder()
+    app = make_app(
+        echo_server.url_for("/echo"), rec, after={"on_open": lambda ws: ws.send("x"), "on_message": lambda ws, m: ws.close()}
+    )
+    app.run_forever(dispatcher=rel_loop, ping_interval=5, ping_timeout=1, reconnect=1)
+    dispatch_until(lambda: bool(rec.of("close")), timeout=10)
+    assert rec.names() == ["open", "message", "close"]
+    ref = weakref.ref(app)
+    del app
+    gc.collect()
+    assert ref() is None
 
 
 def test_messages_that_came_with_the_handshake_answer_are_delivered():

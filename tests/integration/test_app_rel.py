@@ -5,51 +5,27 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _app_helpers import Recorder, make_app, open_fds, script_server, serve_until_close, settle_fds, settle_threads
+from _app_helpers import (
+    LOOP_TIMEOUT,
+    Recorder,
+    dispatch_until,
+    drop_first_then_serve,
+    make_app,
+    open_fds,
+    script_server,
+    serve_until_close,
+    settle_fds,
+    settle_threads,
+)
 from _raw_server import RawConn
 from _wire import OP_TEXT
 
 import websocket
 
 rel = pytest.importorskip("rel")
-
-LOOP_TIMEOUT = 20.0
-
-
-@pytest.fixture
-def rel_loop() -> Iterator[Any]:
-    """A fresh rel registrar; afterwards rel is stopped and reset, and SIGINT is restored."""
-    saved = signal.getsignal(signal.SIGINT)
-    rel.init()
-    yield rel
-    rel.abort()
-    rel.init()
-    signal.signal(signal.SIGINT, saved)
-
-
-def dispatch_until(done: Callable[[], bool], timeout: float = LOOP_TIMEOUT) -> float:
-    """Run rel.dispatch() in this thread until ``done()`` (checked every 20 ms) or ``timeout``; returns the time taken."""
-    started = time.monotonic()
-    state = {"timed_out": False}
-
-    def check() -> bool:
-        if done():
-            rel.abort()
-            return False
-        if time.monotonic() - started > timeout:
-            state["timed_out"] = True
-            rel.abort()
-            return False
-        return True
-
-    rel.timeout(0.02, check)
-    rel.dispatch()
-    assert not state["timed_out"], f"rel loop still busy after {timeout}s"
-    return time.monotonic() - started
 
 
 def registrations() -> dict[str, int]:
@@ -155,14 +131,7 @@ def test_run_forever_with_rel_in_the_main_thread_routes_ctrl_c_to_rel_abort(rel_
 
 
 def test_reconnect_under_rel(rel_loop):
-    def script(conn: RawConn) -> None:
-        if conn.index == 0:
-            conn.handshake()
-            conn.close_tcp()
-        else:
-            serve_until_close(conn)
-
-    with script_server(script) as server:
+    with script_server(drop_first_then_serve) as server:
         rec = Recorder()
         app = make_app(
             server.url,

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Iterator
 
 import pytest
-from _app_helpers import Recorder, make_app, run_app
-from _tls_material import TlsMaterial, tls_material
+from _app_helpers import Recorder, dispatch_until, make_app, run_app
+from _tls_material import TlsMaterial
 from websockets.sync.server import ServerConnection, serve
 
 BURST = 500
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
 
 
 @pytest.fixture
@@ -57,29 +50,10 @@ def test_tls_burst_default_loop(burst_server, tls):
 
 
 @pytest.mark.wsline_only  # websocket-client 1.9.2 under rel never calls on_close after close() in a callback
-def test_tls_burst_rel_loop(burst_server, tls):
-    rel = pytest.importorskip("rel")
-    saved = signal.getsignal(signal.SIGINT)
-    rel.init()
-    try:
-        rec = Recorder()
-        app = make_app(burst_server, rec, after=_close_after_burst(rec))
-        assert app.run_forever(dispatcher=rel, sslopt={"ca_certs": tls.ca_file}) is False
-
-        def check() -> bool:
-            if rec.of("close"):
-                rel.abort()
-                return False
-            return True
-
-        watchdog = threading.Timer(20, rel.abort)
-        watchdog.start()
-        rel.timeout(0.02, check)
-        rel.dispatch()
-        watchdog.cancel()
-    finally:
-        rel.abort()
-        rel.init()
-        signal.signal(signal.SIGINT, saved)
+def test_tls_burst_rel_loop(burst_server, tls, rel_loop):
+    rec = Recorder()
+    app = make_app(burst_server, rec, after=_close_after_burst(rec))
+    assert app.run_forever(dispatcher=rel_loop, sslopt={"ca_certs": tls.ca_file}) is False
+    dispatch_until(lambda: bool(rec.of("close")))
     assert [e[1] for e in rec.of("message")] == [f"m{n}" for n in range(BURST)]
     assert rec.events[-1] == ("close", 1000, None)

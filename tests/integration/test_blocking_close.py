@@ -7,7 +7,7 @@ import time
 
 import pytest
 from _checks import Stopwatch, run_in_thread, socket_closed
-from _raw_server import RawConn, accept_and_collect
+from _raw_server import RawConn, accept_and_collect, sends_close
 from _wire import OP_BINARY, OP_CLOSE, OP_TEXT
 
 import websocket
@@ -97,12 +97,7 @@ def test_server_close_after_messages(echo_server, connect) -> None:
 
 
 def test_server_close_without_code(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_close(None)
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(None))
     ws = connect(srv.url)
     assert ws.recv() == ""
     ws.shutdown()
@@ -230,12 +225,7 @@ def test_server_drops_tcp_mid_header(raw_server, connect) -> None:
 def test_socket_released_after_server_initiated_close(raw_server, connect) -> None:
     # websocket-client answers the close frame but keeps the TCP socket open
     # (close() is then a no-op), leaking it until the object is collected.
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_close(1001, "going")
-        conn.collect()  # then finish(): FIN, wait for the client's EOF
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(1001, "going"))  # the script ends with finish(): FIN, then waits for the client's EOF
     ws = connect(srv.url)
     assert ws.recv_data() == (OP_CLOSE, struct.pack("!H", 1001) + b"going")
     ws.close()

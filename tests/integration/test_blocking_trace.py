@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 import websocket
 
 
-class ListHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-@pytest.fixture
-def trace() -> Iterator[ListHandler]:
-    handler = ListHandler()
-    websocket.enableTrace(True, handler=handler, level="DEBUG")
-    try:
-        yield handler
-    finally:
-        websocket.enableTrace(False, handler=handler)
-
-
-def test_trace_shows_handshake_and_frames(echo_server, connect, trace) -> None:
+def test_trace_shows_handshake_and_frames(echo_server, connect, trace_log) -> None:
     # A fixed mask key makes the raw bytes (and their repr quoting) predictable.
     ws = connect(echo_server.url_for("/echo", q="1"), get_mask_key=lambda n: b"\x01\x02\x03\x04"[:n])
     ws.send("hi")
     assert ws.recv() == "hi"
-    text = trace.text
+    text = trace_log.text
     assert "--- request header ---" in text
     assert "GET /echo?q=1 HTTP/1.1" in text
     assert "--- response header ---" in text
@@ -49,27 +23,25 @@ def test_trace_shows_handshake_and_frames(echo_server, connect, trace) -> None:
     assert "++Rcv decoded: fin=1 opcode=1 data=b'hi'" in text
 
 
-def test_trace_flags(trace) -> None:
+def test_trace_flags(trace_log) -> None:
     assert websocket.isEnabledForTrace() is True
     assert websocket.isEnabledForDebug() is True
     assert websocket.isEnabledForError() is True
 
 
-def test_trace_off_stops_output(echo_server, connect) -> None:
-    handler = ListHandler()
-    websocket.enableTrace(True, handler=handler)
-    websocket.enableTrace(False, handler=handler)
+def test_trace_off_stops_output(echo_server, connect, trace_log) -> None:
+    websocket.enableTrace(False, handler=trace_log)  # the fixture turned it on
     assert websocket.isEnabledForTrace() is False
     ws = connect(echo_server.url_for("/echo"))
     ws.send("quiet")
     assert ws.recv() == "quiet"
-    assert not any("++Sent raw" in line for line in handler.lines)
+    assert not any("++Sent raw" in line for line in trace_log.lines)
 
 
-def test_logger_is_named_websocket(trace) -> None:
+def test_logger_is_named_websocket(trace_log) -> None:
     websocket.dump("title", "body")
-    assert "--- title ---" in trace.text
-    assert "body" in trace.text
+    assert "--- title ---" in trace_log.text
+    assert "body" in trace_log.text
     assert logging.getLogger("websocket").isEnabledFor(logging.DEBUG)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import select
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -77,50 +78,39 @@ def test_timeout_zero_returns_a_message_already_waiting(echo_server, connect) ->
     assert ws.recv(timeout=0) == "ready"
 
 
+def _recv_across_a_timeout(raw_server, connect, head: Sequence[bytes], rest: bytes) -> Any:
+    """The server writes each of ``head`` after the handshake, and ``rest`` only once the client's
+    ``recv(timeout=0.2)`` has timed out; returns the next ``recv(timeout=5)``."""
+    go_on = threading.Event()
+
+    def script(conn: RawConn) -> None:
+        conn.handshake()
+        for data in head:
+            conn.send_raw(data)
+        if not go_on.wait(5):
+            return  # the test failed before releasing the rest; it reports why
+        conn.send_raw(rest)
+        conn.collect(echo_close=True)
+
+    ws = connect(raw_server(script).url)
+    try:
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            ws.recv(timeout=0.2)
+    finally:
+        go_on.set()  # even on failure, so the script never waits in vain
+    return ws.recv(timeout=5)
+
+
 @pytest.mark.parametrize("split", [1, 2, 30])
 def test_frame_split_across_a_timeout_is_not_lost(raw_server, connect, split) -> None:
     frame = build_frame(OP_BINARY, pattern_bytes(100))
-    go_on = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(frame[:split])
-        if not go_on.wait(5):
-            return  # the test failed before releasing the rest; it reports why
-        conn.send_raw(frame[split:])
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
-    ws = connect(srv.url)
-    try:
-        with pytest.raises(websocket.WebSocketTimeoutException):
-            ws.recv(timeout=0.2)
-    finally:
-        go_on.set()  # even on failure, so the script never waits in vain
-    assert ws.recv(timeout=5) == pattern_bytes(100)
+    assert _recv_across_a_timeout(raw_server, connect, [frame[:split]], frame[split:]) == pattern_bytes(100)
 
 
 def test_fragmented_message_split_across_a_timeout_is_not_lost(raw_server, connect) -> None:
-    go_on = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_frame(OP_TEXT, b"first half, ", fin=False)
-        second = build_frame(OP_CONT, b"second half", fin=True)
-        conn.send_raw(second[:5])
-        if not go_on.wait(5):
-            return
-        conn.send_raw(second[5:])
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
-    ws = connect(srv.url)
-    try:
-        with pytest.raises(websocket.WebSocketTimeoutException):
-            ws.recv(timeout=0.2)
-    finally:
-        go_on.set()  # even on failure, so the script never waits in vain
-    assert ws.recv(timeout=5) == "first half, second half"
+    first = build_frame(OP_TEXT, b"first half, ", fin=False)
+    second = build_frame(OP_CONT, b"second half", fin=True)
+    assert _recv_across_a_timeout(raw_server, connect, [first, second[:5]], second[5:]) == "first half, second half"
 
 
 def test_timeout_is_a_deadline_not_an_idle_timer(raw_server, connect) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 from _raw_server import RawConn
-from _wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, RSV1
+from _wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_TEXT, RSV1, Frame
 
 import websocket
 from websocket import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
@@ -54,6 +54,22 @@ def collect(conn: RawConn) -> None:
     conn.collect(echo_close=True)
 
 
+def send_twice(
+    raw_server: Any, connect: Any, answer: list[tuple[str, str]], message: str, **options: Any
+) -> tuple[RawConn, list[Frame]]:
+    """Connect to a server answering with ``answer`` headers, send ``message`` twice and close.
+
+    Returns the server's connection and the text frames it received.
+    """
+    srv = raw_server(answering(answer, collect))
+    ws = connect(srv.url, **options)
+    ws.send(message)
+    ws.send(message)
+    ws.close()
+    conn = srv.join()[0]
+    return conn, [f for f in conn.frames if f.opcode == OP_TEXT]
+
+
 # ------------------------------------------------------------------ the offer
 
 
@@ -71,15 +87,10 @@ def test_compression_none_sends_no_offer(raw_server: Any, connect: Any) -> None:
 
 
 def test_user_header_replaces_the_offer(raw_server: Any, connect: Any) -> None:
-    srv = raw_server(answering([("Sec-WebSocket-Extensions", "permessage-deflate; client_no_context_takeover")], collect))
+    answer = [("Sec-WebSocket-Extensions", "permessage-deflate; client_no_context_takeover")]
     header = ["Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"]
-    ws = connect(srv.url, header=header)
-    ws.send("Hello Hello Hello Hello")
-    ws.send("Hello Hello Hello Hello")
-    ws.close()
-    conn = srv.join()[0]
+    conn, (first, second) = send_twice(raw_server, connect, answer, "Hello Hello Hello Hello", header=header)
     assert conn.header_all("Sec-WebSocket-Extensions") == ["permessage-deflate; client_no_context_takeover"]
-    first, second = (f for f in conn.frames if f.opcode == OP_TEXT)
     assert first.rsv == RSV1 and first.payload == second.payload  # no context kept between messages
 
 
@@ -87,13 +98,8 @@ def test_user_header_replaces_the_offer(raw_server: Any, connect: Any) -> None:
 
 
 def test_plain_answer_keeps_the_compression_context(raw_server: Any, connect: Any) -> None:
-    srv = raw_server(answering(DEFLATE, collect))
-    ws = connect(srv.url)
     message = "the quick brown fox jumps over the lazy dog " * 5
-    ws.send(message)
-    ws.send(message)
-    ws.close()
-    frames = [f for f in srv.join()[0].frames if f.opcode == OP_TEXT]
+    _, frames = send_twice(raw_server, connect, DEFLATE, message)
     inflater = zlib.decompressobj(-15)
     for frame in frames:
         assert frame.rsv == RSV1
@@ -103,13 +109,8 @@ def test_plain_answer_keeps_the_compression_context(raw_server: Any, connect: An
 
 def test_answer_with_client_no_context_takeover_is_obeyed(raw_server: Any, connect: Any) -> None:
     answer = [("Sec-WebSocket-Extensions", "permessage-deflate; client_no_context_takeover; client_max_window_bits=9")]
-    srv = raw_server(answering(answer, collect))
-    ws = connect(srv.url)
     message = "the quick brown fox jumps over the lazy dog " * 50
-    ws.send(message)
-    ws.send(message)
-    ws.close()
-    frames = [f for f in srv.join()[0].frames if f.opcode == OP_TEXT]
+    _, frames = send_twice(raw_server, connect, answer, message)
     for frame in frames:  # each one inflates on its own, with a 9-bit window
         assert zlib.decompressobj(-9).decompress(frame.payload + b"\x00\x00\xff\xff").decode() == message
 

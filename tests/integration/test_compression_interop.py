@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -53,6 +53,16 @@ def extensions(ws: Any) -> str:
     return str(ws.headers.get("sec-websocket-extensions", ""))
 
 
+def assert_echoed(ws: Any, messages: Iterable[str | bytes]) -> None:
+    """Send each message (text for str, binary for bytes), one at a time; its echo must equal it."""
+    for message in messages:
+        if isinstance(message, str):
+            ws.send(message)
+        else:
+            ws.send_bytes(message)
+        assert ws.recv() == message
+
+
 MESSAGES = [
     "Hello",
     "x" * 16,
@@ -70,30 +80,20 @@ def test_default_offer_is_accepted_and_messages_round_trip(target: Target, conne
     ws = connect(target.echo_url)
     assert extensions(ws).startswith("permessage-deflate")
     assert "client_no_context_takeover" not in extensions(ws)
-    for message in MESSAGES:
-        if isinstance(message, str):
-            ws.send(message)
-        else:
-            ws.send_bytes(message)
-        assert ws.recv() == message
+    assert_echoed(ws, MESSAGES)
     ws.close()
 
 
 def test_context_takeover_across_many_similar_messages(target: Target, connect: Any) -> None:
     ws = connect(target.echo_url)
-    for i in range(300):
-        message = f'{{"event": "price", "symbol": "ABC", "seq": {i}, "price": {100 + i % 7}.25}}'
-        ws.send(message)
-        assert ws.recv() == message
+    assert_echoed(ws, (f'{{"event": "price", "symbol": "ABC", "seq": {i}, "price": {100 + i % 7}.25}}' for i in range(300)))
     ws.close()
 
 
 def test_client_no_context_takeover_on_request(target: Target, connect: Any) -> None:
     ws = connect(target.echo_url, compression_options={"client_no_context_takeover": True, "client_max_window_bits": 10})
     assert extensions(ws).startswith("permessage-deflate")
-    for message in (pattern_text(20_000), pattern_text(20_000), "Hello" * 10):
-        ws.send(message)
-        assert ws.recv() == message
+    assert_echoed(ws, (pattern_text(20_000), pattern_text(20_000), "Hello" * 10))
     ws.close()
 
 
@@ -104,9 +104,7 @@ def test_server_window_and_no_context_takeover_requests(target: Target, connect:
     if got:  # a server may decline an offer it cannot honour; then nothing is compressed
         assert "server_no_context_takeover" in got
         assert "server_max_window_bits=" in got
-    for message in (pattern_bytes(50_000), pattern_bytes(50_000)):
-        ws.send_bytes(message)
-        assert ws.recv() == message
+    assert_echoed(ws, (pattern_bytes(50_000), pattern_bytes(50_000)))
     ws.close()
 
 
@@ -205,12 +203,7 @@ def test_node_server_that_asks_for_small_windows_and_no_takeover(node: NodeEchoS
         "server_max_window_bits=10",
     ):
         assert part in got
-    for message in (pattern_text(40_000), pattern_text(40_000), pattern_bytes(3000)):
-        if isinstance(message, str):
-            ws.send(message)
-        else:
-            ws.send_bytes(message)
-        assert ws.recv() == message
+    assert_echoed(ws, (pattern_text(40_000), pattern_text(40_000), pattern_bytes(3000)))
     ws.close()
 
 

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _app_helpers import Recorder, Running, make_app, run_app, script_server, settle_threads
+from _app_helpers import Recorder, Running, dispatch_until, make_app, run_app, script_server, settle_threads
 from _hostile import check_error, open_fds, reset, settle, stream_until_client_leaves
 from _raw_server import RawConn
-from _tls_material import TlsMaterial, tls_material
 from _wire import OP_BINARY, OP_CONT, OP_TEXT, build_frame
 from websockets.sync.server import ServerConnection, serve
 
@@ -147,32 +145,6 @@ def test_a_server_that_drops_right_after_accepting_is_retried_without_growth() -
 # ------------------------------------------------------------ a shared loop
 
 rel = pytest.importorskip("rel")
-
-
-@pytest.fixture
-def rel_loop() -> Iterator[Any]:
-    saved = signal.getsignal(signal.SIGINT)
-    rel.init()
-    yield rel
-    rel.abort()
-    rel.init()
-    signal.signal(signal.SIGINT, saved)
-
-
-def dispatch_until(done: Callable[[], bool], timeout: float = 20.0) -> None:
-    started = time.monotonic()
-    state = {"late": False}
-
-    def check() -> bool:
-        if done() or time.monotonic() - started > timeout:
-            state["late"] = not done()
-            rel.abort()
-            return False
-        return True
-
-    rel.timeout(0.02, check)
-    rel.dispatch()
-    assert not state["late"], f"rel loop still busy after {timeout}s"
 
 
 FLOODS = {
@@ -348,12 +320,6 @@ def test_a_reconnect_to_a_server_that_never_answers_does_not_freeze_a_shared_loo
 
 
 # ------------------------------------------------------------------ TLS
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
 
 
 @pytest.mark.parametrize("loop", ["default", "rel"])

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from _raw_server import RawConn
+from _raw_server import sends_close, sends_then_collects, sends_then_drops
 from _wire import OP_BINARY, OP_PING, OP_TEXT, build_frame
 
 import websocket
@@ -55,11 +55,7 @@ def test_receive_bytes_on_text_raises(echo_server, connect) -> None:
 
 
 def test_typed_receive_skips_pings(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_PING, b"hb") + build_frame(OP_BINARY, b"payload"))
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_collects(build_frame(OP_PING, b"hb") + build_frame(OP_BINARY, b"payload"), echo_close=True))
     ws = connect(srv.url)
     assert ws.receive_bytes() == b"payload"
 
@@ -79,22 +75,14 @@ def test_receive_json_on_normal_close_says_normally(echo_server, connect) -> Non
 
 
 def test_typed_receive_raises_on_a_lost_connection(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.close_tcp()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_drops())
     ws = connect(srv.url)
     with pytest.raises(Closed, match="lost"):
         ws.receive_str()
 
 
 def test_typed_receive_raises_the_protocol_error(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"\xc0\xaf"))
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_collects(build_frame(OP_TEXT, b"\xc0\xaf")))
     ws = connect(srv.url)
     with pytest.raises(websocket.WebSocketPayloadException):
         ws.receive_json()
@@ -202,12 +190,7 @@ def test_messages_ends_quietly_on_going_away(echo_server, connect) -> None:
 
 
 def test_messages_ends_quietly_on_a_close_without_code(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"only"))
-        conn.send_close(None)
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(None, before=build_frame(OP_TEXT, b"only")))
     ws = connect(srv.url)
     assert [m.data for m in ws.messages()] == ["only"]
 
@@ -238,11 +221,7 @@ def test_messages_ends_when_the_loop_body_closes(echo_server, connect) -> None:
 
 
 def test_messages_after_send_close_reads_to_the_echo(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"pending"))
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_collects(build_frame(OP_TEXT, b"pending"), echo_close=True))
     ws = connect(srv.url)
     ws.send_close(4005, "half-closed")
     assert list(ws.messages()) == [(WSMsgType.TEXT, "pending", None)]
@@ -256,11 +235,7 @@ def test_messages_on_a_closed_connection_is_empty(echo_server, connect) -> None:
 
 
 def test_messages_raises_on_a_lost_connection(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"x"))
-        conn.close_tcp()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_drops(build_frame(OP_TEXT, b"x")))
     ws = connect(srv.url)
     it = ws.messages()
     assert next(it).data == "x"
@@ -275,12 +250,7 @@ def test_messages_raises_on_timeout(echo_server, connect) -> None:
 
 
 def test_messages_with_control_yields_pings(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_PING, b"hb") + build_frame(OP_TEXT, b"t"))
-        conn.send_close(1000)
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(1000, before=build_frame(OP_PING, b"hb") + build_frame(OP_TEXT, b"t")))
     ws = connect(srv.url)
     assert list(ws.messages(control=True)) == [(WSMsgType.PING, b"hb", None), (WSMsgType.TEXT, "t", None)]
 

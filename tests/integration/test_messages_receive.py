@@ -12,7 +12,7 @@ import time
 
 import pytest
 from _checks import Stopwatch, run_in_thread, socket_closed
-from _raw_server import RawConn
+from _raw_server import RawConn, sends_close, sends_then_collects, sends_then_drops
 from _wire import OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, build_frame
 
 import websocket
@@ -76,11 +76,7 @@ def test_text_is_str_without_utf8_validation(echo_server, connect) -> None:
 
 
 def test_invalid_text_without_validation_raises_and_keeps_the_connection(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"ok\xff") + build_frame(OP_TEXT, b"next"))
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_collects(build_frame(OP_TEXT, b"ok\xff") + build_frame(OP_TEXT, b"next"), echo_close=True))
     ws = connect(srv.url, skip_utf8_validation=True)
     with pytest.raises(websocket.WebSocketPayloadException, match="decode"):
         ws.receive()
@@ -91,11 +87,8 @@ def test_invalid_text_without_validation_raises_and_keeps_the_connection(raw_ser
 
 
 def test_server_ping_is_answered_and_skipped_by_default(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_PING, b"are you there") + build_frame(OP_TEXT, b"after"))
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
+    wire = build_frame(OP_PING, b"are you there") + build_frame(OP_TEXT, b"after")
+    srv = raw_server(sends_then_collects(wire, echo_close=True))
     ws = connect(srv.url)
     assert ws.receive() == (WSMsgType.TEXT, "after", None)
     ws.close()
@@ -152,12 +145,7 @@ def test_close_without_reason_has_empty_extra(echo_server, connect) -> None:
 
 
 def test_close_frame_without_code_reads_1005(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_close(None)
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(None))
     ws = connect(srv.url)
     assert ws.receive() == (WSMsgType.CLOSE, CloseCode.NO_STATUS_RCVD, "")
     assert ws.close_code == 1005
@@ -166,12 +154,7 @@ def test_close_frame_without_code_reads_1005(raw_server, connect) -> None:
 
 
 def test_server_close_is_echoed(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_close(4002, "done")
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_close(4002, "done"))
     ws = connect(srv.url)
     assert ws.receive() == (WSMsgType.CLOSE, 4002, "done")
     ws.close()
@@ -204,11 +187,7 @@ def test_receive_after_close_raises(echo_server, connect) -> None:
 
 
 def test_tcp_drop_is_a_closed_message_once(raw_server, connect) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"last words"))
-        conn.close_tcp()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_drops(build_frame(OP_TEXT, b"last words")))
     ws = connect(srv.url)
     assert ws.receive() == (WSMsgType.TEXT, "last words", None)
     assert ws.receive() == (WSMsgType.CLOSED, CloseCode.ABNORMAL_CLOSURE, None)
@@ -228,11 +207,7 @@ def test_tcp_drop_is_a_closed_message_once(raw_server, connect) -> None:
     ids=["masked-frame", "invalid-utf8", "reserved-close-code"],
 )
 def test_protocol_violation_is_an_error_message(raw_server, connect, wire: bytes, error: type, code: int) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=wire)
-        conn.collect()
-
-    srv = raw_server(script)
+    srv = raw_server(sends_then_collects(wire))
     ws = connect(srv.url)
     msg = ws.receive()
     assert msg.type is WSMsgType.ERROR
@@ -301,13 +276,19 @@ def test_timeout_in_the_middle_of_a_message_keeps_its_start(raw_server, connect)
 # ----------------------------------------------------------- threads
 
 
-def test_second_receiver_gets_concurrency_error(echo_server, connect) -> None:
-    ws = connect(echo_server.url_for("/echo"))
-    thread, outcome = run_in_thread(lambda: ws.receive(timeout=5))
+def _receive_in_thread(ws: websocket.WebSocket, timeout: float) -> tuple[threading.Thread, dict[str, object]]:
+    """``ws.receive(timeout=timeout)`` in a thread, returned once it holds the read lock (waits up to 5 s)."""
+    thread, outcome = run_in_thread(lambda: ws.receive(timeout=timeout))
     deadline = time.monotonic() + 5
     while not ws.readlock.locked():
-        assert time.monotonic() < deadline, "first receiver never started"
+        assert time.monotonic() < deadline, "receiver never started"
         time.sleep(0.005)
+    return thread, outcome
+
+
+def test_second_receiver_gets_concurrency_error(echo_server, connect) -> None:
+    ws = connect(echo_server.url_for("/echo"))
+    thread, outcome = _receive_in_thread(ws, 5)
     with pytest.raises(websocket.WebSocketConcurrencyError):
         ws.receive(timeout=1)
     ws.send("for the first")
@@ -317,11 +298,7 @@ def test_second_receiver_gets_concurrency_error(echo_server, connect) -> None:
 
 def test_close_from_another_thread_wakes_receive_with_close(echo_server, connect) -> None:
     ws = connect(echo_server.url_for("/sink"))
-    thread, outcome = run_in_thread(lambda: ws.receive(timeout=10))
-    deadline = time.monotonic() + 5
-    while not ws.readlock.locked():
-        assert time.monotonic() < deadline, "receiver never started"
-        time.sleep(0.005)
+    thread, outcome = _receive_in_thread(ws, 10)
     ws.close(CloseCode.GOING_AWAY, "bye")
     thread.join(5)
     assert not thread.is_alive()
@@ -330,11 +307,7 @@ def test_close_from_another_thread_wakes_receive_with_close(echo_server, connect
 
 def test_abort_from_another_thread_ends_receive_with_closed(echo_server, connect) -> None:
     ws = connect(echo_server.url_for("/sink"))
-    thread, outcome = run_in_thread(lambda: ws.receive(timeout=10))
-    deadline = time.monotonic() + 5
-    while not ws.readlock.locked():
-        assert time.monotonic() < deadline, "receiver never started"
-        time.sleep(0.005)
+    thread, outcome = _receive_in_thread(ws, 10)
     ws.abort()
     thread.join(5)
     assert not thread.is_alive()

@@ -8,42 +8,14 @@ direct: through it, the test would time out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from _proxy_procs import ProxyProcess, pproxy
-from _reach_servers import WsServer, running, stalled_listener
-from _tls_material import TlsMaterial, tls_material
+from _reach_servers import WsServer, running
 
 import websocket
 from websocket._url import get_proxy_info
 
 TIMEOUT = 5
-
-
-@pytest.fixture
-def server() -> Iterator[WsServer]:
-    with running(WsServer()) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def http_proxy() -> Iterator[ProxyProcess]:
-    with pproxy("http") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
-
-
-@pytest.fixture
-def dead_proxy() -> Iterator[str]:
-    listener = stalled_listener()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
 
 
 def _echo(ws: websocket.WebSocket, text: str) -> None:

@@ -7,67 +7,17 @@ installed). A scripted fake proxy is used only for answers no real proxy gives.
 from __future__ import annotations
 
 import base64
-import logging
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from _proxy_procs import TINYPROXY, ProxyProcess, pproxy, tinyproxy
+from _proxy_procs import PROXY_PASSWORD, PROXY_USER, TINYPROXY, ProxyProcess, tinyproxy
 from _reach_servers import ScriptedProxy, WsServer, running, stalled_listener
-from _tls_material import TlsMaterial, tls_material
 
 import websocket
 
-USER, PASSWORD = "alice", "s3cret-Pa55word"
+USER, PASSWORD = PROXY_USER, PROXY_PASSWORD  # what the conftest's http_proxy_with_auth requires
 TIMEOUT = 5
-
-
-class LogLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-
-@pytest.fixture
-def trace_log() -> Iterator[LogLines]:
-    handler = LogLines()
-    websocket.enableTrace(True, handler=handler)
-    try:
-        yield handler
-    finally:
-        websocket.enableTrace(False, handler=handler)
-
-
-@pytest.fixture
-def server() -> Iterator[WsServer]:
-    with running(WsServer()) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def http_proxy() -> Iterator[ProxyProcess]:
-    with pproxy("http") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def http_proxy_with_auth() -> Iterator[ProxyProcess]:
-    with pproxy("http", f"{USER}:{PASSWORD}") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
 
 
 def _via(proc: ProxyProcess, **extra: object) -> dict[str, object]:

@@ -13,38 +13,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from _proxy_procs import ProxyProcess, pproxy
+from _proxy_procs import PROXY_PASSWORD, PROXY_USER, pproxy
 from _reach_servers import Socks4aRelay, WsServer, running, stalled_listener
 from _tls_material import tls_material
 
 import websocket
 
-USER, PASSWORD = "bob", "s0cks-Secret"
+USER, PASSWORD = PROXY_USER, PROXY_PASSWORD  # what the conftest's socks5_auth requires
 TIMEOUT = 5
-
-
-@pytest.fixture
-def server() -> Iterator[WsServer]:
-    with running(WsServer()) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def socks5() -> Iterator[ProxyProcess]:
-    with pproxy("socks5") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def socks5_auth() -> Iterator[ProxyProcess]:
-    with pproxy("socks5", f"{USER}:{PASSWORD}") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def socks4() -> Iterator[ProxyProcess]:
-    with pproxy("socks4") as proc:
-        yield proc
 
 
 @pytest.fixture

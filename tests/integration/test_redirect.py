@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from _reach_servers import WsServer, running
-from _tls_material import TlsMaterial, tls_material
 from websockets.http11 import Request
 
 import websocket
@@ -48,12 +47,6 @@ def server() -> Iterator[WsServer]:
 def other() -> Iterator[WsServer]:
     with running(WsServer(responder=_redirector)) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
 
 
 @pytest.fixture

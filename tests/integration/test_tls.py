@@ -13,17 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 from _reach_servers import WsServer, running, stalled_listener
-from _tls_material import TlsMaterial, tls_material
+from _tls_material import tls_material
 
 import websocket
 
 TIMEOUT = 5
-
-
-@pytest.fixture(scope="module")
-def tls() -> Iterator[TlsMaterial]:
-    with tls_material() as material:
-        yield material
 
 
 @pytest.fixture

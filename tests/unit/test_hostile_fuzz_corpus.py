@@ -6,27 +6,13 @@ test of the default run; tests/fuzz/run.py does the fuzzing itself.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _fuzz_checks import FUZZ, load_fuzz_targets
 
-FUZZ = Path(__file__).resolve().parents[1] / "fuzz"
-
-
-def _load_targets() -> dict[str, Callable[[bytes], None]]:
-    """tests/fuzz/_fuzz_targets.py, loaded by path (tests/fuzz is not put on sys.path)."""
-    spec = importlib.util.spec_from_file_location("_fuzz_targets", FUZZ / "_fuzz_targets.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return dict(module.TARGETS)
-
-
-TARGETS = _load_targets()
+TARGETS: dict[str, Callable[[bytes], None]] = dict(load_fuzz_targets().TARGETS)
 CASES = [(name, path) for name in TARGETS for path in sorted((FUZZ / "corpus" / name).iterdir())]
 
 

@@ -26,13 +26,26 @@ def make(interval: float = 10.0, timeout: float | None = 3.0) -> tuple[KeepAlive
     return keepalive, clock
 
 
-def test_first_ping_is_due_one_interval_after_start():
-    ka, clock = make()
-    assert ka.next_deadline() == clock.now + 10
-    clock.advance(9.999)
+def make_pinged(interval: float = 10.0, timeout: float | None = 3.0) -> tuple[KeepAlive, FakeClock]:
+    """Like ``make``, then one interval later the first ping is sent."""
+    keepalive, clock = make(interval, timeout)
+    clock.advance(interval)
+    keepalive.ping_sent()
+    return keepalive, clock
+
+
+def assert_due_exactly_after(ka: KeepAlive, clock: FakeClock, seconds: float, due: Due) -> None:
+    """``next_deadline()`` is ``seconds`` away; nothing is due a millisecond before it, ``due`` is at it."""
+    assert ka.next_deadline() == clock.now + seconds
+    clock.advance(seconds - 0.001)
     assert ka.due() is Due.NOTHING
     clock.advance(0.001)
-    assert ka.due() is Due.PING
+    assert ka.due() is due
+
+
+def test_first_ping_is_due_one_interval_after_start():
+    ka, clock = make()
+    assert_due_exactly_after(ka, clock, 10, Due.PING)
 
 
 def test_pings_repeat_every_interval_after_each_ping():
@@ -46,20 +59,12 @@ def test_pings_repeat_every_interval_after_each_ping():
 
 
 def test_silence_after_a_ping_times_out_after_ping_timeout():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
-    assert ka.next_deadline() == clock.now + 3
-    clock.advance(2.999)
-    assert ka.due() is Due.NOTHING
-    clock.advance(0.001)
-    assert ka.due() is Due.TIMED_OUT
+    ka, clock = make_pinged()
+    assert_due_exactly_after(ka, clock, 3, Due.TIMED_OUT)
 
 
 def test_pong_clears_the_deadline_and_measures_latency():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
+    ka, clock = make_pinged()
     clock.advance(0.25)
     ka.pong_received()
     assert ka.latency == pytest.approx(0.25)
@@ -69,9 +74,7 @@ def test_pong_clears_the_deadline_and_measures_latency():
 
 
 def test_any_data_counts_as_liveness():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
+    ka, clock = make_pinged()
     clock.advance(2)
     ka.data_received()  # e.g. a message, while the pong is still queued behind it
     clock.advance(5)
@@ -80,9 +83,7 @@ def test_any_data_counts_as_liveness():
 
 
 def test_latency_is_measured_even_when_data_came_first():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
+    ka, clock = make_pinged()
     clock.advance(1)
     ka.data_received()
     clock.advance(1)
@@ -101,9 +102,7 @@ def test_data_before_the_ping_does_not_count():
 
 
 def test_the_first_unanswered_ping_sets_the_deadline():
-    ka, clock = make(interval=2.0, timeout=1.5)
-    clock.advance(2)
-    ka.ping_sent()
+    ka, clock = make_pinged(interval=2.0, timeout=1.5)
     clock.advance(1)
     assert ka.due() is Due.NOTHING
     clock.advance(0.5)
@@ -146,9 +145,7 @@ def test_ping_timeout_without_interval_never_fires():
 
 
 def test_stop_clears_everything_but_latency():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
+    ka, clock = make_pinged()
     clock.advance(0.5)
     ka.pong_received()
     ka.stop()
@@ -159,9 +156,7 @@ def test_stop_clears_everything_but_latency():
 
 
 def test_restart_schedules_from_the_new_start():
-    ka, clock = make()
-    clock.advance(10)
-    ka.ping_sent()
+    ka, clock = make_pinged()
     ka.stop()
     clock.advance(50)
     ka.start()

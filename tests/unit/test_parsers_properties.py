@@ -25,6 +25,7 @@ from typing import Any, Optional
 
 import pytest
 from _frames_util import server_frame
+from _fuzz_checks import load_fuzz_targets
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -36,16 +37,16 @@ from websocket import (
     WebSocketTimeoutException,
 )
 from websocket._deflate import PerMessageDeflate
-from websocket._events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
+from websocket._events import Close, EndOfStream, Failure, Fragment, Message
 from websocket._handshake import MAX_HEAD_SIZE, MAX_HEADERS, build_request, check_upgrade, find_head_end, parse_response_head
 from websocket._protocol import ClientProtocol, State
 from websocket._socket import Deadline, read_http_head
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"
-# The most an incomplete frame may leave buffered: a 10-byte header and a 125-byte control payload
-# (a masked frame fails at its header, so no mask key is ever buffered).
-MAX_BUFFERED = 10 + 125
+# The frames fuzz target's feed (bounds checked after every chunk) and summary (comparable events).
+_fuzz_targets = load_fuzz_targets()
+feed, summary = _fuzz_targets.feed, _fuzz_targets.summary
 TERMINAL = (Close, Failure, EndOfStream)
 
 
@@ -95,48 +96,6 @@ def make_proto(config: dict[str, Any]) -> ClientProtocol:
     return ClientProtocol(mask_key=lambda n: KEY, extension=extension, **options)
 
 
-def run(p: ClientProtocol, chunks: list[bytes], eof: bool) -> list[Any]:
-    """Feed the chunks, checking the buffer bounds after each; consume every event as the I/O layer does."""
-    out: list[Any] = []
-    for chunk in chunks:
-        p.receive_data(chunk)
-        assert len(p._buf) <= MAX_BUFFERED
-        pending = sum(len(piece) for piece in p._pieces)
-        assert p.max_size is None or pending <= p.max_size
-        out.extend(p.events)
-        p.events.clear()
-    if eof:
-        p.receive_eof()
-        out.extend(p.events)
-        p.events.clear()
-    for event in out:
-        p.process(event)
-        p.data_to_send()
-    return out
-
-
-def summary(events: list[Any], deflate: bool = False) -> list[tuple[Any, ...]]:
-    """Events as comparable tuples. A whole frame in fire_cont_frame mode may come as a Message
-    or as a final Fragment depending on the chunking (the fast path ignores the mode); callers
-    see the same data either way, so both read as ("Data", opcode, bytes, fin). With deflate,
-    corrupt compressed text fails as 1002 or 1007 depending on where the chunks end (zlib or the
-    UTF-8 check sees the problem first): both are right and compare equal."""
-    out: list[tuple[Any, ...]] = []
-    for e in events:
-        if isinstance(e, (Message, Fragment)):
-            data = e.data.encode() if isinstance(e.data, str) else bytes(e.data)
-            out.append(("Data", e.opcode, data, getattr(e, "fin", True)))
-        elif isinstance(e, (Ping, Pong)):
-            out.append((type(e).__name__, e.payload))
-        elif isinstance(e, Close):
-            out.append(("Close", e.code, e.reason))
-        elif isinstance(e, Failure):
-            out.append(("Failure", "1002/1007") if deflate and e.code in (1002, 1007) else ("Failure", e.code, type(e.exc)))
-        else:
-            out.append(("EndOfStream",))
-    return out
-
-
 def check_outcome(p: ClientProtocol, events: list[Any]) -> None:
     """Only documented failures; sizes within max_size; nothing after a close frame or a failure."""
     for i, event in enumerate(events):
@@ -168,7 +127,7 @@ def test_hostile_frame_streams_give_only_documented_outcomes(
 ) -> None:
     stream = b"".join(frames)
     p = make_proto(config)
-    events = run(p, cut(stream, cuts), eof)
+    events = feed(p, cut(stream, cuts), eof)
     check_outcome(p, events)
 
 
@@ -181,15 +140,15 @@ def test_hostile_frame_streams_give_only_documented_outcomes(
 def test_chunking_never_changes_the_outcome(frames: list[bytes], cuts: list[int], config: dict[str, Any]) -> None:
     stream = b"".join(frames)
     deflate = config["deflate"]
-    whole = summary(run(make_proto(config), [stream], eof=True), deflate)
-    assert summary(run(make_proto(config), cut(stream, cuts), eof=True), deflate) == whole
+    whole = summary(feed(make_proto(config), [stream], eof=True), deflate)
+    assert summary(feed(make_proto(config), cut(stream, cuts), eof=True), deflate) == whole
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=400), cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6), config=configs)
 def test_arbitrary_bytes_with_every_option(data: bytes, cuts: list[int], config: dict[str, Any]) -> None:
     p = make_proto(config)
-    check_outcome(p, run(p, cut(data, cuts), eof=True))
+    check_outcome(p, feed(p, cut(data, cuts), eof=True))
 
 
 @settings(max_examples=200, deadline=None)
@@ -201,8 +160,8 @@ def test_arbitrary_bytes_with_every_option(data: bytes, cuts: list[int], config:
 def test_a_declared_length_over_max_size_fails_at_the_header(declared: int, max_size: int, opcode: int) -> None:
     assume(declared > max_size)
     p = ClientProtocol(mask_key=lambda n: KEY, max_size=max_size)
-    events = run(p, [server_frame(opcode, b"", length=declared)], eof=False)
-    assert summary(events) == [("Failure", 1009, WebSocketPayloadException)]
+    events = feed(p, [server_frame(opcode, b"", length=declared)], eof=False)
+    assert summary(events) == [("failure", 1009, WebSocketPayloadException)]
 
 
 @settings(max_examples=100, deadline=None)
@@ -468,4 +427,4 @@ def test_compressed_frames_through_the_protocol(
 ) -> None:
     stream = b"".join(server_frame(op, data, fin=fin, rsv=4 if rsv1 else 0) for op, data, fin, rsv1 in frames)
     p = ClientProtocol(mask_key=lambda n: KEY, extension=PerMessageDeflate(min_size=0), max_size=max_size)
-    check_outcome(p, run(p, cut(stream, cuts), eof=True))
+    check_outcome(p, feed(p, cut(stream, cuts), eof=True))
