@@ -74,7 +74,7 @@ def test_bare_dispatcher_with_reconnect_and_keepalive():
         after = {"on_reconnect": lambda ws: ws.send("hello"), "on_message": lambda ws, m: ws.close()}
         app = make_app(server.url, rec, reconnect=True, after=after)
         loop = BareDispatcher()
-        assert app.run_forever(dispatcher=loop, reconnect=0.05, ping_interval=0.2, ping_timeout=0.1) is False
+        assert app.run_forever(dispatcher=loop, reconnect=0.05, ping_interval=0.5, ping_timeout=0.45) is False
         loop.run_until(lambda: bool(rec.of("close")))
         loop.drain()
         server.join_conns()

@@ -66,7 +66,7 @@ def test_timeout_zero_polls_an_idle_connection(echo_server, connect) -> None:
     ws = connect(echo_server.url_for("/sink"))
     with Stopwatch() as sw, pytest.raises(websocket.WebSocketTimeoutException):
         ws.recv(timeout=0)
-    assert sw.elapsed < 0.2
+    assert sw.elapsed < 1  # no wait: a poll (the bound only allows for a loaded machine)
 
 
 def test_timeout_zero_returns_a_message_already_waiting(echo_server, connect) -> None:
