@@ -227,36 +227,24 @@ def server() -> Iterator[WsServer]:
 
 # The pproxy fixtures are module-scoped: each test module gets its own
 # processes, so a proxy's log only holds that module's traffic.
+_LOGIN = f"{PROXY_USER}:{PROXY_PASSWORD}"
 
 
-@pytest.fixture(scope="module")
-def http_proxy() -> Iterator[ProxyProcess]:
-    with pproxy("http") as proc:
-        yield proc
+def _pproxy_fixture(scheme: str, auth: str | None = None) -> Any:
+    """A module-scoped fixture running a pproxy process for ``scheme`` (with ``auth``, user:password)."""
+
+    def fixture() -> Iterator[ProxyProcess]:
+        with pproxy(scheme, auth) as proc:
+            yield proc
+
+    return pytest.fixture(scope="module")(fixture)
 
 
-@pytest.fixture(scope="module")
-def http_proxy_with_auth() -> Iterator[ProxyProcess]:
-    with pproxy("http", f"{PROXY_USER}:{PROXY_PASSWORD}") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def socks4() -> Iterator[ProxyProcess]:
-    with pproxy("socks4") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def socks5() -> Iterator[ProxyProcess]:
-    with pproxy("socks5") as proc:
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def socks5_auth() -> Iterator[ProxyProcess]:
-    with pproxy("socks5", f"{PROXY_USER}:{PROXY_PASSWORD}") as proc:
-        yield proc
+http_proxy = _pproxy_fixture("http")
+http_proxy_with_auth = _pproxy_fixture("http", _LOGIN)
+socks4 = _pproxy_fixture("socks4")
+socks5 = _pproxy_fixture("socks5")
+socks5_auth = _pproxy_fixture("socks5", _LOGIN)
 
 
 @pytest.fixture
