@@ -49,8 +49,8 @@ RECONNECT: Union[float, ReconnectPolicy] = 0
 """Default of ``run_forever(reconnect=None)``; set with ``set_reconnect``."""
 
 Callback = Optional[Callable[..., Any]]
-_TEXT, _CONT = 1, 0
 Header = Union[HeadersLike, Callable[[], HeadersLike]]
+_TEXT, _CONT = 1, 0
 
 
 def set_reconnect(reconnectInterval: Union[float, ReconnectPolicy]) -> None:  # noqa: N803 - websocket-client's name
