@@ -211,7 +211,9 @@ class WebSocket(MessageMixin):
 
     def send(self, payload: Payload, opcode: int = ABNF.OPCODE_TEXT) -> int:
         """Send one message; returns the number of bytes written (header and mask included)."""
-        if isinstance(payload, str):
+        if type(payload) is bytes:
+            data = payload
+        elif isinstance(payload, str):
             data = payload.encode("utf-8") if opcode == _TEXT else payload.encode("latin-1")
         else:
             data = bytes(payload)

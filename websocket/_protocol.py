@@ -400,13 +400,15 @@ class ClientProtocol:
 
     def send_data(self, opcode: int, payload: bytes, fin: bool = True) -> bytes:
         """Return the wire bytes of a data frame (compressed when negotiated and worth it)."""
-        self._check_can_send()
+        # The per-message path: checks and framing written out, without helper calls.
+        if self.close_sent is not None or self.state is State.CLOSED:
+            raise WebSocketConnectionClosedException("socket is already closed.")
         first = (0x80 if fin else 0) | opcode
         if self.extension is not None and fin and opcode != _CONT:
             compressed = self.extension.compress(payload)
             if compressed is not None:
-                return self._frame(first | 0x40, compressed, raw_first=True)
-        return self._frame(first, payload, raw_first=True)
+                return build_frame(first | 0x40, compressed, self.mask_key(4))
+        return build_frame(first, payload, self.mask_key(4))
 
     def send_frame(self, opcode: int, payload: bytes, fin: bool = True, rsv: int = 0) -> bytes:
         """Return the wire bytes of one frame exactly as described (no compression)."""

@@ -24,13 +24,23 @@ threads not back to where they were.
 The report gives messages sent and received, disconnects, reconnects,
 errors by type, and RSS, thread and descriptor counts at the start, every
 ``--sample-every`` seconds, at the end and after teardown.
+
+``--tracemalloc`` tells a leak from memory the allocator keeps for reuse: it
+traces Python allocations (10 frames deep), snapshots them once the clients
+are connected at the start, after every restart once they have reconnected,
+and at the end, printing each time the traced total and the live instances
+of the library's (and rel's) classes and of zlib streams; at the end it
+prints the 15 largest differences between the snapshot after the 2nd restart
+and the last one. It slows the run; the report gains a ``tracemalloc`` key.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import json
+import linecache
 import os
 import random
 import signal
@@ -39,6 +49,8 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -76,6 +88,122 @@ def figures() -> dict[str, Any]:
         "fds": open_fds(),
         "py_blocks": sys.getallocatedblocks(),
     }
+
+
+# ---------------------------------------------------------------- tracemalloc (--tracemalloc)
+
+
+WEBSOCKET_DIR = os.path.dirname(os.path.abspath(websocket.__file__))
+ROOTS = (os.path.dirname(WEBSOCKET_DIR) + os.sep, os.path.dirname(os.path.dirname(os.path.abspath(rel.__file__))) + os.sep)
+# Compress/Decompress objects hold no references, so the collector does not track them:
+# they are found as referents of the objects that hold them.
+ZLIB_TYPES = (type(zlib.compressobj()), type(zlib.decompressobj()))
+REFERENCE_LABEL = "after restart 2"
+
+
+def short(filename: str) -> str:
+    for root in ROOTS:
+        if filename.startswith(root):
+            return filename[len(root) :]
+    return filename
+
+
+def live_objects() -> dict[str, int]:
+    """Live instances of websocket.* and rel.* classes, sockets and zlib streams: what would pile up per reconnect."""
+    counts: collections.Counter[str] = collections.Counter()
+    streams: dict[int, str] = {}  # by id: a stream referenced from two objects is one stream
+    objects = gc.get_objects()
+    for obj in objects:
+        cls = type(obj)
+        module = getattr(cls, "__module__", None)
+        if isinstance(module, str) and (module.startswith("websocket") or module == "rel" or module.startswith("rel.")):
+            counts[f"{module}.{cls.__qualname__}"] += 1
+        elif cls is socket.socket:
+            counts["socket.socket"] += 1
+        for ref in gc.get_referents(obj):
+            if type(ref) in ZLIB_TYPES:
+                streams[id(ref)] = f"zlib.{type(ref).__name__}"
+    counts.update(streams.values())
+    counts["gc objects"] = len(objects)
+    del objects
+    return dict(sorted(counts.items()))
+
+
+class MemoryProbe:
+    """tracemalloc snapshots and live-object counts; keeps only the reference snapshot and the latest."""
+
+    def __init__(self, frames: int) -> None:
+        tracemalloc.start(frames)
+        # The snapshots kept for the final comparison are themselves traced (allocated in
+        # tracemalloc.py), as is linecache's cache: neither is the client's memory.
+        self.filters = [
+            tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, linecache.__file__),
+            tracemalloc.Filter(False, "<unknown>"),
+        ]
+        self.rows: list[dict[str, Any]] = []
+        self.reference: Optional[tuple[str, tracemalloc.Snapshot]] = None
+        self.last: Optional[tuple[str, tracemalloc.Snapshot]] = None
+
+    def snapshot(self, label: str, t: float, connected: int) -> dict[str, Any]:
+        began = time.monotonic()
+        # Cyclic garbage not yet collected is not a leak; how much there was is reported.
+        collected = gc.collect()
+        snap = tracemalloc.take_snapshot().filter_traces(self.filters)
+        traced = sum(s.size for s in snap.statistics("filename"))
+        by_file = {
+            short(s.traceback[0].filename): round(s.size / 1024)
+            for s in snap.statistics("filename")
+            if s.traceback[0].filename.startswith(WEBSOCKET_DIR)
+        }
+        row = {
+            "tracemalloc": label,
+            "t": t,
+            "connected": connected,
+            "rss_mb": round(rss_mb(), 1),
+            "traced_mb": round(traced / 2**20, 2),  # all but tracemalloc's and linecache's own
+            "websocket_mb": round(sum(by_file.values()) / 1024, 2),
+            "tracemalloc_overhead_mb": round(tracemalloc.get_tracemalloc_memory() / 2**20, 1),
+            "gc_collected": collected,
+            "websocket_kib_by_file": by_file,
+            "live": live_objects(),
+        }
+        row["took_s"] = round(time.monotonic() - began, 1)
+        self.rows.append(row)
+        print(json.dumps(row), flush=True)
+        if self.reference is None or label == REFERENCE_LABEL:
+            self.reference = (label, snap)
+        self.last = (label, snap)
+        return row
+
+    def differences(self, top: int = 15) -> dict[str, Any]:
+        """The largest differences, by line and by traceback, from the reference snapshot to the last one."""
+        if self.reference is None or self.last is None:
+            return {}
+        (ref_label, ref), (last_label, last) = self.reference, self.last
+        by_line = [
+            f"{s.size_diff / 1024:+.1f} KiB ({s.size / 1024:.1f} KiB), {s.count_diff:+d} blocks ({s.count}): "
+            f"{short(s.traceback[0].filename)}:{s.traceback[0].lineno}"
+            for s in last.compare_to(ref, "lineno")[:top]
+        ]
+        by_traceback = []
+        for s in last.compare_to(ref, "traceback")[:5]:
+            frames = [f"{short(f.filename)}:{f.lineno}" for f in s.traceback]  # most recent call first
+            by_traceback.append(f"{s.size_diff / 1024:+.1f} KiB, {s.count_diff:+d} blocks: " + " <- ".join(frames))
+        return {"from": ref_label, "to": last_label, "by_line": by_line, "by_traceback": by_traceback}
+
+    def report(self) -> dict[str, Any]:
+        diff = self.differences()
+        print(f"tracemalloc: top differences from {diff.get('from')!r} to {diff.get('to')!r} (size of the line now)")
+        for line in diff.get("by_line", []):
+            print("  " + line)
+        print("tracemalloc: top differences by traceback")
+        for line in diff.get("by_traceback", []):
+            print("  " + line)
+        sys.stdout.flush()
+        self.reference = self.last = None
+        tracemalloc.stop()
+        return {"snapshots": self.rows, "differences": diff}
 
 
 # ---------------------------------------------------------------- accounting
@@ -325,6 +453,7 @@ class Soak:
         self.started = 0.0
         self.quiet_since: Optional[float] = None
         self.closing_since: Optional[float] = None
+        self.memory: Optional[MemoryProbe] = None
 
     def connected(self) -> int:
         apps = sum(1 for c in self.apps if c.app.sock is not None and c.app.sock.connected)
@@ -336,6 +465,15 @@ class Soak:
         print(json.dumps(entry), flush=True)
         return entry
 
+    def memory_snapshot(self, label: str) -> None:
+        assert self.memory is not None
+        self.memory.snapshot(label, round(time.monotonic() - self.started, 1), self.connected())
+
+    def reconnect_wait(self) -> float:
+        # How long a snapshot waits for every client to be back: long enough for the 3 s backoff
+        # cap, short of the next restart.
+        return min(30.0, self.args.restart_every / 2)
+
     def controller(self) -> None:
         """Restarts the server on schedule and samples the figures; ends the run."""
         end = self.started + self.args.minutes * 60
@@ -343,6 +481,9 @@ class Soak:
         # Half a period off the restarts, so a sample does not always land in an outage.
         next_sample = self.started + self.args.sample_every / 2
         graceful = True
+        everyone = self.args.apps + self.args.threads
+        # A snapshot waiting for the clients to (re)connect: its label and how long it waits at most.
+        pending: Optional[tuple[str, float]] = ("start", time.monotonic() + self.reconnect_wait()) if self.memory else None
         while not self.stop.wait(0.2):
             now = time.monotonic()
             if now >= end:
@@ -352,13 +493,27 @@ class Soak:
                 self.server.restart(graceful)
                 graceful = not graceful
                 next_restart += self.args.restart_every
+                if self.memory:
+                    restarts = sum(self.server.restarts.values())
+                    pending = (f"after restart {restarts}", time.monotonic() + self.reconnect_wait())
+            if pending and (self.connected() >= everyone or time.monotonic() >= pending[1]):
+                self.memory_snapshot(pending[0])
+                pending = None
             if now >= next_sample:
                 self.sample("run")
                 next_sample += self.args.sample_every
         self.sample("end")
+        if self.memory:
+            # Before teardown, with every client connected if they get there in time (bounded).
+            deadline = time.monotonic() + self.reconnect_wait()
+            while self.connected() < everyone and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.memory_snapshot("end")
         self.stop.set()
 
     def run(self) -> dict[str, Any]:
+        if self.args.tracemalloc:
+            self.memory = MemoryProbe(self.args.tracemalloc)  # before any client: all their allocations traced
         rel.init()  # before the baseline: rel keeps its poller's descriptor for the whole process
         base = figures()
         self.server.start()
@@ -383,7 +538,10 @@ class Soak:
         self.server.stop(graceful=True)
         end = next(s for s in self.samples if s["label"] == "end")
         after = self.settle(base)
-        return self.report(base, start, end, after)
+        report = self.report(base, start, end, after)
+        if self.memory:
+            report["tracemalloc"] = self.memory.report()
+        return report
 
     def wind_down(self) -> bool:
         """On the rel loop: once the controller says stop, let the last echoes come (2 s), close every app, leave."""
@@ -464,6 +622,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--thread-interval", type=float, default=0.5, help="pause between a thread's bursts (default 0.5)")
     parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between figure samples (default 30)")
     parser.add_argument("--json", type=Path, help="also write the report there")
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        nargs="?",
+        const=10,
+        default=0,
+        metavar="FRAMES",
+        help="trace allocations (FRAMES deep, 10 if not given) and snapshot them after each restart: is growth a leak?",
+    )
     return parser.parse_args(argv)
 
 
