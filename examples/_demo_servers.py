@@ -14,14 +14,19 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import ServerConnection, serve
+if TYPE_CHECKING:
+    from websockets.sync.server import ServerConnection
+
+# websockets is imported only when a server is started, so that an example given a
+# URL runs with wsline alone.
 
 
 def echo(conn: ServerConnection) -> None:
     """Send every message back as it came (text as text, binary as binary)."""
+    from websockets.exceptions import ConnectionClosed
+
     try:
         for message in conn:
             conn.send(message)
@@ -38,6 +43,8 @@ def running(
     With ``ssl_context`` the URL is ``wss://localhost:PORT/`` (the name the certificate is for).
     ``options`` go to ``websockets.sync.server.serve`` (``compression=None`` turns permessage-deflate off).
     """
+    from websockets.sync.server import serve
+
     logger = logging.getLogger("examples.server")
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
@@ -50,6 +57,16 @@ def running(
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def target_url() -> Iterator[str]:
+    """The URL given on the command line, or a local echo server started for this run."""
+    if len(sys.argv) > 1:
+        yield sys.argv[1]
+        return
+    with running(compression=None, max_size=None) as url:
+        yield url
 
 
 class Proxy:

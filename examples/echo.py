@@ -6,23 +6,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Iterator
+from _demo_servers import target_url
 
 import websocket
-
-
-@contextlib.contextmanager
-def target_url() -> Iterator[str]:
-    """The URL from the command line, or a local echo server started for this run."""
-    if len(sys.argv) > 1:
-        yield sys.argv[1]
-        return
-    from _local_server import echo_server
-
-    with echo_server() as url:
-        yield url
 
 
 def main() -> None:

@@ -12,30 +12,16 @@ Ctrl-C stops it too.
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import time
-from collections.abc import Iterator
 
 import rel
+from _demo_servers import target_url
 
 import websocket
 
 APPS = 4
 MESSAGES = 5
 DEADLINE_SECONDS = 30
-
-
-@contextlib.contextmanager
-def target_url() -> Iterator[str]:
-    """The URL from the command line, or a local echo server started for this run."""
-    if len(sys.argv) > 1:
-        yield sys.argv[1]
-        return
-    from _local_server import echo_server
-
-    with echo_server() as url:
-        yield url
 
 
 def make_app(url: str, name: str, finished: set[str]) -> websocket.WebSocketApp:
