@@ -147,8 +147,11 @@ class MemoryProbe:
 
     def snapshot(self, label: str, t: float, connected: int) -> dict[str, Any]:
         began = time.monotonic()
-        # Cyclic garbage not yet collected is not a leak; how much there was is reported.
+        # Cyclic garbage not yet collected is not a leak, but it holds memory (zlib state of closed
+        # connections, say) until a full collection: how much there was, and what it held, is reported.
+        held = tracemalloc.get_traced_memory()[0]
         collected = gc.collect()
+        held -= tracemalloc.get_traced_memory()[0]
         snap = tracemalloc.take_snapshot().filter_traces(self.filters)
         traced = sum(s.size for s in snap.statistics("filename"))
         by_file = {
@@ -165,7 +168,10 @@ class MemoryProbe:
             "websocket_mb": round(sum(by_file.values()) / 1024, 2),
             "tracemalloc_overhead_mb": round(tracemalloc.get_tracemalloc_memory() / 2**20, 1),
             "gc_collected": collected,
+            "gc_freed_mb": round(held / 2**20, 2),
             "websocket_kib_by_file": by_file,
+            # Counted a few seconds after the snapshot (the clients run meanwhile): a connection may have
+            # made its compressor (lazily, on its first compressible message) in between.
             "live": live_objects(),
         }
         row["took_s"] = round(time.monotonic() - began, 1)
@@ -188,7 +194,7 @@ class MemoryProbe:
         ]
         by_traceback = []
         for s in last.compare_to(ref, "traceback")[:5]:
-            frames = [f"{short(f.filename)}:{f.lineno}" for f in s.traceback]  # most recent call first
+            frames = [f"{short(f.filename)}:{f.lineno}" for f in reversed(s.traceback)]  # the API lists oldest first
             by_traceback.append(f"{s.size_diff / 1024:+.1f} KiB, {s.count_diff:+d} blocks: " + " <- ".join(frames))
         return {"from": ref_label, "to": last_label, "by_line": by_line, "by_traceback": by_traceback}
 
