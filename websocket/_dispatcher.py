@@ -60,13 +60,29 @@ class Dispatcher(Protocol):
 
 
 class Handle:
-    """One registration made through ``WrappedDispatcher``; ``cancel()`` removes it if the dispatcher can."""
+    """One registration made through ``WrappedDispatcher``; ``cancel()`` removes it if the dispatcher can.
 
-    __slots__ = ("_obj", "_gone")
+    The dispatcher is given ``fire``, not the callback itself: rel keeps a deleted
+    registration in a reference cycle until the garbage collector runs, and through
+    the callback that would keep a closed connection (its zlib state included) alive.
+    """
 
-    def __init__(self, obj: Any) -> None:
-        self._obj = obj
+    __slots__ = ("_obj", "_gone", "_callback")
+
+    def __init__(self, callback: Callable[..., Any]) -> None:
+        self._callback: Optional[Callable[..., Any]] = callback
+        self._obj: Any = None
         self._gone = False
+
+    def fire(self, *args: Any) -> Any:
+        """What the dispatcher calls: the callback, or False (unregister) once cancelled."""
+        callback = self._callback
+        if callback is None:
+            return False
+        result = callback(*args)
+        if not result:
+            self._callback = None  # the dispatcher drops the registration now; drop what it held
+        return result
 
     def cancel(self) -> bool:
         """Remove the registration; False when the dispatcher offers no way to (it stays until it fires)."""
@@ -77,6 +93,7 @@ class Handle:
             return False
         self._gone = True
         self._obj = None
+        self._callback = None
         try:
             delete()
         except Exception as exc:  # a dispatcher's cleanup must not break ours
@@ -93,11 +110,15 @@ class WrappedDispatcher:
 
     def watch(self, sock: Any, callback: Callable[[], bool]) -> Handle:
         """Register ``callback`` for readability of ``sock``."""
-        return Handle(self.dispatcher.read(sock, callback))
+        handle = Handle(callback)
+        handle._obj = self.dispatcher.read(sock, handle.fire)
+        return handle
 
     def call_later(self, delay: float, callback: Callable[..., bool], *args: Any) -> Handle:
         """Run ``callback(*args)`` once after ``delay`` seconds (it returns False)."""
-        return Handle(self.dispatcher.timeout(delay, callback, *args))
+        handle = Handle(callback)
+        handle._obj = self.dispatcher.timeout(delay, handle.fire, *args)
+        return handle
 
     @property
     def can_wake(self) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -242,3 +244,26 @@ def test_server_sends_while_client_sends(rel_loop):
     got = [e[1] for e in rec.of("message")]
     assert sorted(got) == sorted([f"s{n}" for n in range(50)] + [f"c{n}" for n in range(50)])
     assert [m for m in got if m.startswith("c")] == [f"c{n}" for n in range(50)]
+
+
+def test_a_closed_connection_is_freed_without_the_garbage_collector(rel_loop, echo_server):
+    # rel keeps deleted registrations in reference cycles; the callbacks it holds must
+    # not keep a closed connection (and its zlib state) alive until the collector runs.
+    seen: list[weakref.ref[Any]] = []
+
+    def on_open(ws: websocket.WebSocketApp) -> None:
+        seen.append(weakref.ref(ws.sock))
+        ws.send("x")
+
+    app = websocket.WebSocketApp(
+        echo_server.url_for("/echo"), on_open=on_open, on_message=lambda ws, message: ws.close()
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        app.run_forever(dispatcher=rel_loop, ping_interval=5, ping_timeout=1)
+        dispatch_until(lambda: not app.keep_running and app.sock is None)
+        assert len(seen) == 1
+        assert seen[0]() is None, "the closed WebSocket is still referenced"
+    finally:
+        gc.enable()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
+from typing import Any
 
 import pytest
 
-from websocket._dispatcher import Handle, SelectDispatcher, WrappedDispatcher
+from websocket._dispatcher import SelectDispatcher, WrappedDispatcher
 
 
 def run_loop(loop: SelectDispatcher, timeout: float = 5.0) -> float:
@@ -173,18 +175,67 @@ def test_closed_socket_is_reported_to_its_callback():
     assert seen == [-1]
 
 
-def test_handle_cancel_uses_delete_when_there_is_one():
-    deleted: list[int] = []
+class _Registration:
+    def __init__(self, deleted: list[int]) -> None:
+        self.deleted = deleted
 
-    class Registration:
-        def delete(self) -> None:
-            deleted.append(1)
+    def delete(self) -> None:
+        self.deleted.append(1)
 
-    handle = Handle(Registration())
+
+class _Recording:
+    """A dispatcher that keeps what it is given, as rel does, and offers delete()."""
+
+    def __init__(self) -> None:
+        self.given: list[Any] = []
+        self.deleted: list[int] = []
+
+    def read(self, sock: Any, callback: Any) -> _Registration:
+        self.given.append(callback)
+        return _Registration(self.deleted)
+
+    def timeout(self, seconds: float, callback: Any, *args: Any) -> _Registration:
+        self.given.append(callback)
+        return _Registration(self.deleted)
+
+
+def test_handle_cancel_uses_delete_and_lets_go_of_the_callback():
+    recording = _Recording()
+    loop = WrappedDispatcher(recording)
+    handle = loop.watch(object(), lambda: True)
+    fire = recording.given[0]
+    assert fire() is True  # the dispatcher's calls reach the callback
     assert handle.cancel() is True
     assert handle.cancel() is True  # idempotent
-    assert deleted == [1]
-    assert Handle(None).cancel() is False
+    assert recording.deleted == [1]
+    assert fire() is False  # what the dispatcher still holds reaches nothing, and unregisters
+
+
+def test_handle_lets_go_of_a_callback_that_unregistered_itself():
+    recording = _Recording()
+    loop = WrappedDispatcher(recording)
+
+    class Target:
+        def __call__(self, *args: Any) -> bool:
+            return False
+
+    target = Target()
+    ref = weakref.ref(target)
+    loop.call_later(0, target, "arg")
+    del target
+    fire = recording.given[0]
+    assert ref() is not None
+    assert fire("arg") is False  # a one-shot timer, or a reader that is done
+    assert ref() is None  # the dispatcher may keep ``fire``; it no longer keeps the target
+
+
+def test_handle_without_delete_cannot_cancel():
+    class NoDelete:
+        def read(self, sock: Any, callback: Any) -> object:
+            return object()
+
+    handle = WrappedDispatcher(NoDelete()).watch(object(), lambda: True)
+    assert handle.cancel() is False  # it stays until it fires; its callback stays too
 
 
 def test_wrapped_dispatcher_skips_signals_outside_the_main_thread():
