@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._abnf import STATUS_NORMAL
@@ -414,7 +415,13 @@ class Runner:
         if exc is not None and conn.error is None and conn.close_event is None:
             conn.error = exc
         self._drop(conn)
-        self._after(conn.close_event, conn.error, conn.opened_at)
+        # The error's traceback reaches the frames that hold ``conn`` (and the error itself):
+        # kept, that is a cycle only the garbage collector frees, zlib state included. Once
+        # reported, the finished frames let go of their locals; the traceback still prints.
+        error, conn.error = conn.error, None
+        self._after(conn.close_event, error, conn.opened_at)
+        if error is not None and error.__traceback__ is not None:
+            traceback.clear_frames(error.__traceback__)
 
     def _drop(self, conn: Connection) -> None:
         self.conn = None

@@ -17,6 +17,7 @@ from _app_helpers import (
     drop_first_then_serve,
     make_app,
     open_fds,
+    reset,
     script_server,
     serve_until_close,
     settle_fds,
@@ -246,18 +247,34 @@ def test_server_sends_while_client_sends(rel_loop):
     assert [m for m in got if m.startswith("c")] == [f"c{n}" for n in range(50)]
 
 
-def test_a_closed_connection_is_freed_without_the_garbage_collector(rel_loop, echo_server):
-    # rel keeps deleted registrations in reference cycles; the callbacks it holds must
-    # not keep a closed connection (and its zlib state) alive until the collector runs.
+def _ends_with_close(conn: RawConn) -> None:
+    conn.handshake()
+    conn.send_close(1000)
+    conn.collect(echo_close=True)
+
+
+def _ends_with_reset(conn: RawConn) -> None:
+    conn.handshake()
+    time.sleep(0.05)
+    reset(conn)
+
+
+def _ends_with_protocol_error(conn: RawConn) -> None:
+    conn.handshake()
+    conn.send_raw(b"\x83\x00")  # a reserved opcode
+    conn.collect(echo_close=True)
+
+
+@pytest.mark.parametrize(
+    "ending", [_ends_with_close, _ends_with_reset, _ends_with_protocol_error], ids=["close", "reset", "protocol-error"]
+)
+def test_a_closed_connection_is_freed_without_the_garbage_collector(rel_loop, raw_server, ending):
+    # rel keeps deleted registrations in reference cycles, and an error's traceback
+    # reaches the frames that handled it: neither may keep a closed connection (and
+    # its zlib state) alive until the collector runs.
     seen: list[weakref.ref[Any]] = []
-
-    def on_open(ws: websocket.WebSocketApp) -> None:
-        seen.append(weakref.ref(ws.sock))
-        ws.send("x")
-
-    app = websocket.WebSocketApp(
-        echo_server.url_for("/echo"), on_open=on_open, on_message=lambda ws, message: ws.close()
-    )
+    srv = raw_server(ending)
+    app = websocket.WebSocketApp(srv.url, on_open=lambda ws: seen.append(weakref.ref(ws.sock)))
     gc.collect()
     gc.disable()
     try:
@@ -267,3 +284,4 @@ def test_a_closed_connection_is_freed_without_the_garbage_collector(rel_loop, ec
         assert seen[0]() is None, "the closed WebSocket is still referenced"
     finally:
         gc.enable()
+
