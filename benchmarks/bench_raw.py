@@ -12,6 +12,7 @@ import socket
 import time
 import zlib
 from collections.abc import Callable
+from itertools import accumulate
 
 from bench_common import CheckError, Outcome, check_summary, measure_idle
 from bench_proto import (
@@ -22,7 +23,6 @@ from bench_proto import (
     accept_key,
     build_frame,
     close_frame,
-    deflate_message,
     payload,
     variants,
 )
@@ -92,21 +92,9 @@ def close_ws(sock: socket.socket) -> None:
     sock.close()
 
 
-def server_frames(scen: Scenario) -> list[bytes]:
-    """Return the frame variants exactly as the server sends them."""
-    frames = []
-    for v in range(variants(scen.family, scen.size)):
-        body = payload(scen.family, scen.size, v)
-        if scen.compress:
-            frames.append(build_frame(scen.opcode, deflate_message(body), rsv1=True))
-        else:
-            frames.append(build_frame(scen.opcode, body))
-    return frames
-
-
 def raw_recv(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     """Read the bytes of ``count`` frames straight into one reused buffer."""
-    frames = server_frames(scen)
+    frames = scen.server_frames()
     full, rest = divmod(count, len(frames))
     total = full * sum(len(f) for f in frames) + sum(len(f) for f in frames[:rest])
     tail = frames[(count - 1) % len(frames)][-64:]
@@ -167,12 +155,7 @@ def client_frames(scen: Scenario, count: int) -> tuple[bytes, list[int]]:
         cycle = [build_frame(scen.opcode, payload(scen.family, scen.size, v), RAW_MASK) for v in range(k)]
         reps = max(1, SEND_CHUNK // sum(len(f) for f in cycle))
         frames = cycle * reps
-    ends = []
-    pos = 0
-    for f in frames:
-        pos += len(f)
-        ends.append(pos)
-    return b"".join(frames), ends
+    return b"".join(frames), list(accumulate(len(f) for f in frames))
 
 
 def raw_send(scen: Scenario, port: int, count: int, budget: float) -> Outcome:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench_proto import OP_BINARY, OP_TEXT
+from bench_proto import OP_BINARY, OP_TEXT, build_frame, deflate_message, payload, variants
 
 MIB = 1 << 20
 
@@ -47,6 +47,17 @@ class Scenario:
     def run_count(self, quick: bool) -> int:
         """Return the number of messages or connections for one run."""
         return self.quick_count if quick else self.count
+
+    def server_frames(self) -> list[bytes]:
+        """Return the frame variants exactly as the peer server sends them (one per payload variant)."""
+        frames = []
+        for v in range(variants(self.family, self.size)):
+            body = payload(self.family, self.size, v)
+            if self.compress:
+                frames.append(build_frame(self.opcode, deflate_message(body), rsv1=True))
+            else:
+                frames.append(build_frame(self.opcode, body))
+        return frames
 
 
 def _rate(unit: str) -> tuple[Metric, ...]:

@@ -29,6 +29,7 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass
+from itertools import accumulate
 
 from bench_proto import (
     DEFLATE_TAIL,
@@ -40,7 +41,6 @@ from bench_proto import (
     accept_key,
     build_frame,
     close_frame,
-    deflate_message,
     frame_header,
     parse_query,
     payload,
@@ -81,22 +81,10 @@ def get_blast(scenario: Scenario) -> Blast:
     key = (scenario.id, scenario.compress)
     blast = _BLASTS.get(key)
     if blast is None:
-        cycle = []
-        for v in range(variants(scenario.family, scenario.size)):
-            body = payload(scenario.family, scenario.size, v)
-            if scenario.compress:
-                cycle.append(build_frame(scenario.opcode, deflate_message(body), rsv1=True))
-            else:
-                cycle.append(build_frame(scenario.opcode, body))
-        cycle_len = sum(len(f) for f in cycle)
-        reps = max(1, BLAST_CHUNK // cycle_len)
+        cycle = scenario.server_frames()
+        reps = max(1, BLAST_CHUNK // sum(len(f) for f in cycle))
         frames = cycle * reps
-        ends = []
-        pos = 0
-        for f in frames:
-            pos += len(f)
-            ends.append(pos)
-        blast = Blast(b"".join(frames), tuple(ends))
+        blast = Blast(b"".join(frames), tuple(accumulate(len(f) for f in frames)))
         _BLASTS[key] = blast
     return blast
 
