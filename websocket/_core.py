@@ -341,19 +341,13 @@ class WebSocket(MessageMixin):
                     if _trace.on:
                         _trace_received(event)
                     return event
-                if kind is Ping or kind is Pong:
-                    if raw:
-                        return event
-                    if not control:
-                        # A flood of pings is answered in one write, and cannot hold the call
-                        # past its deadline.
-                        self._answer_pings(event, events)
-                        if deadline is not None and reads and time.monotonic() >= deadline:
-                            raise WebSocketTimeoutException("Connection timed out")
-                        continue
-                self._on_control(event)
+                if raw and (kind is Ping or kind is Pong):
+                    return event
+                self._on_control(event, None if control else events)
                 if control or kind is Close:
                     return event
+                if deadline is not None and reads and time.monotonic() >= deadline:
+                    raise WebSocketTimeoutException("Connection timed out")  # a ping flood cannot hold it
             # A deadline, not an idle timer: a server streaming frames that make no message
             # (empty fragments, pings) must not hold the call past it. The first read always
             # happens, and bytes already in memory are always taken (decrypted TLS data is
@@ -407,28 +401,19 @@ class WebSocket(MessageMixin):
         else:
             self._proto.receive_eof()
 
-    def _answer_pings(self, first: Event, events: deque[Event]) -> None:
-        """Process ``first`` and the pings and pongs right after it, then send the pongs at once."""
-        proto = self._proto
-        with self.lock:
-            proto.process(first)
-            while events and type(events[0]) in (Ping, Pong):
-                proto.process(events.popleft())
-            out = proto.data_to_send()
-            if out and self.sock is not None:
-                try:
-                    self.sock.sendall(out)
-                except OSError as exc:
-                    self._teardown()
-                    if isinstance(exc, socket.timeout):  # pongs the server does not read
-                        raise WebSocketTimeoutException("Connection timed out") from exc
-                    raise
+    def _on_control(self, event: Event, following: Optional[deque[Event]] = None) -> None:
+        """Act on a control event: answer it, and end the connection when it says so.
 
-    def _on_control(self, event: Event) -> None:
-        """Act on a control event: answer it, and end the connection when it says so."""
+        With ``following`` (the events queue), the pings and pongs right after a ping or
+        pong are taken too and answered in the same write: a ping flood costs one write
+        per read, not one per ping.
+        """
         proto = self._proto
         with self.lock:
             proto.process(event)
+            if following is not None and type(event) in (Ping, Pong):
+                while following and type(following[0]) in (Ping, Pong):
+                    proto.process(following.popleft())
             out = proto.data_to_send()
             if out and self.sock is not None:
                 try:
