@@ -1,7 +1,7 @@
 """Declares wsline's optional C speedup; all package metadata lives in pyproject.toml.
 
 The extension is best effort: without a working compiler (or with
-``WSLINE_NO_EXTENSION=1``) the build still succeeds and ``websocket._mask``
+``WSLINE_NO_EXTENSION=1``) the build still succeeds and ``websocket._sansio.mask``
 falls back to wsaccel or pure Python, which give the same bytes.
 """
 
@@ -24,7 +24,7 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except _BUILD_FAILURES as exc:  # e.g. no compiler at all for this platform
-            self._skip("websocket._speedups", exc)
+            self._skip("websocket._sansio._speedups", exc)
 
     def build_extension(self, ext: Extension) -> None:
         try:
@@ -33,13 +33,13 @@ class OptionalBuildExt(build_ext):
             self._skip(ext.name, exc)
 
     def _skip(self, name: str, exc: BaseException) -> None:
-        self.warn(f"wsline: optional C extension {name} not built ({exc}); websocket._mask will use wsaccel or pure Python")
+        self.warn(f"wsline: optional C extension {name} not built ({exc}); websocket._sansio.mask will use wsaccel or pure Python")
 
 
 def _extensions() -> list[Extension]:
     if os.environ.get("WSLINE_NO_EXTENSION"):
         return []
-    return [Extension("websocket._speedups", sources=["websocket/_speedups.c"], optional=True)]
+    return [Extension("websocket._sansio._speedups", sources=["websocket/_sansio/_speedups.c"], optional=True)]
 
 
 setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -18,10 +18,10 @@ from ._dispatcher import Dispatcher
 from ._exceptions import *  # noqa: F403
 from ._exceptions import __all__ as _exceptions_all
 from ._framebuffer import continuous_frame, frame_buffer
-from ._frames import CloseCode, Opcode
 from ._logging import *  # noqa: F403
 from ._logging import __all__ as _logging_all
-from ._reconnect import Backoff, should_reconnect
+from ._loop.reconnect import Backoff, should_reconnect
+from ._sansio.frames import CloseCode, Opcode
 from ._socket import *  # noqa: F403
 from ._socket import __all__ as _socket_all
 from ._wsmessage import WebSocketMessageTypeError, WSMessage, WSMsgType

@@ -6,8 +6,8 @@ import os
 from typing import Callable, ClassVar, Union
 
 from ._exceptions import WebSocketProtocolException
-from ._frames import CloseCode, Opcode, encode_header, is_valid_close_code
-from ._mask import apply_mask
+from ._sansio.frames import CloseCode, Opcode, encode_header, is_valid_close_code
+from ._sansio.mask import apply_mask
 
 __all__ = [
     "ABNF",

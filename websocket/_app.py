@@ -32,14 +32,14 @@ from typing import Any, Callable, Optional, Union
 from ._abnf import ABNF
 from ._core import WebSocket
 from ._dispatcher import Dispatcher, SelectDispatcher, WrappedDispatcher
-from ._events import Fragment, Message
 from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
-from ._headers import HeadersLike
-from ._keepalive import KeepAlive, check_ping_options
 from ._logging import _logger
-from ._reconnect import ReconnectPolicy, reconnect_policy
-from ._reconnect import should_reconnect as _default_rule
-from ._runner import Runner
+from ._loop.keepalive import KeepAlive, check_ping_options
+from ._loop.reconnect import ReconnectPolicy, reconnect_policy
+from ._loop.reconnect import should_reconnect as _default_rule
+from ._loop.runner import Runner
+from ._sansio.events import Fragment, Message
+from ._sansio.headers import HeadersLike
 from ._socket import getdefaulttimeout
 from ._wsmessage import message_from_event
 

@@ -19,8 +19,6 @@ from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
 from ._abnf import ABNF, STATUS_NORMAL
-from ._deflate import client_offer
-from ._events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
@@ -31,9 +29,11 @@ from ._exceptions import (
 from ._handshake import handshake_response
 from ._logging import _trace, trace
 from ._messages import MessageMixin
-from ._opening import open_connection
-from ._options import UNSET, ConnectOptions
-from ._protocol import DEFAULT_MAX_SIZE, ClientProtocol
+from ._net.opening import open_connection
+from ._net.options import UNSET, ConnectOptions
+from ._sansio.deflate import client_offer
+from ._sansio.events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
+from ._sansio.protocol import DEFAULT_MAX_SIZE, ClientProtocol
 from ._socket import getdefaulttimeout, sock_opt
 
 __all__ = ["WebSocket", "create_connection"]
@@ -58,7 +58,7 @@ class WebSocket(MessageMixin):
     ``timeout`` (0 polls), protocol violations by the server are answered
     with the RFC close code, and the object is a context manager.
     ``compression="deflate"`` (the default) offers permessage-deflate, None
-    offers nothing; ``compression_options`` tunes it (see ``websocket._deflate.DeflateSettings``).
+    offers nothing; ``compression_options`` tunes it (see ``websocket._sansio.deflate.DeflateSettings``).
     """
 
     def __init__(

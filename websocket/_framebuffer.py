@@ -10,8 +10,8 @@ from typing import Callable, Optional, Union
 
 from ._abnf import ABNF
 from ._exceptions import WebSocketPayloadException, WebSocketProtocolException
-from ._mask import apply_mask
-from ._utf8 import validate_utf8
+from ._sansio.mask import apply_mask
+from ._sansio.utf8 import validate_utf8
 
 __all__ = ["frame_buffer", "continuous_frame"]
 

@@ -10,10 +10,10 @@ import socket
 from typing import Any, Optional
 
 from ._exceptions import WebSocketException, WebSocketProxyException
-from ._handshake import MAX_HEAD_SIZE
 from ._logging import trace
-from ._opening import open_transport
-from ._options import ConnectOptions
+from ._net.opening import open_transport
+from ._net.options import ConnectOptions
+from ._sansio.handshake import MAX_HEAD_SIZE
 from ._socket import Deadline, recv
 from ._url import PROXY_TYPES, split_url
 

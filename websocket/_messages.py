@@ -13,15 +13,15 @@ import socket
 from collections.abc import Iterator
 from typing import Any, Callable, Optional, Protocol, Union, cast
 
-from ._events import Event
 from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
     WebSocketException,
     WebSocketTimeoutException,
 )
-from ._frames import Opcode
-from ._protocol import ClientProtocol
+from ._sansio.events import Event
+from ._sansio.frames import Opcode
+from ._sansio.protocol import ClientProtocol
 from ._wsmessage import (
     JSONLoads,
     WebSocketMessageTypeError,

@@ -17,7 +17,7 @@ from ._exceptions import (
     WebSocketHandshakeException,
     WebSocketTimeoutException,
 )
-from ._handshake import MAX_HEAD_SIZE, Response, find_head_end, parse_response_head
+from ._sansio.handshake import MAX_HEAD_SIZE, Response, find_head_end, parse_response_head
 
 __all__ = [
     "DEFAULT_SOCKET_OPTION",

@@ -26,7 +26,7 @@ from typing import Any, Optional, Union
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from ._exceptions import WebSocketProxyException
-from ._headers import check_header_text
+from ._sansio.headers import check_header_text
 
 __all__ = ["parse_url", "get_proxy_info"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from ._utf8 import validate_utf8
+from ._sansio.utf8 import validate_utf8
 
 __all__ = ["NoLock", "validate_utf8", "extract_err_message", "extract_error_code"]
 

@@ -25,12 +25,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Optional, Union
 from urllib.parse import unquote, urlsplit
 
-from ._core import WebSocket
-from ._exceptions import WebSocketException
-from ._keepalive import check_ping_options
-from ._logging import enableTrace
-from ._wsdump_output import Output
-from ._wsdump_session import (
+from ._cli.output import Output
+from ._cli.session import (
     EXIT_BUG,
     EXIT_CLOSED_WITH_ERROR,
     EXIT_CONNECT,
@@ -42,6 +38,10 @@ from ._wsdump_session import (
     Ending,
     Session,
 )
+from ._core import WebSocket
+from ._exceptions import WebSocketException
+from ._logging import enableTrace
+from ._loop.keepalive import check_ping_options
 
 __all__ = ["main", "parse_args", "EXIT_CODES"]
 

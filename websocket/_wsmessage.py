@@ -11,9 +11,9 @@ import enum
 import json
 from typing import Any, Callable, NamedTuple, Optional
 
-from ._events import Close, Event, Message, Ping, Pong
 from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketPayloadException
-from ._frames import CloseCode, Opcode
+from ._sansio.events import Close, Event, Message, Ping, Pong
+from ._sansio.frames import CloseCode, Opcode
 
 __all__ = ["WSMsgType", "WSMessage", "WebSocketMessageTypeError"]
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from websocket._cookiejar import SimpleCookieJar
-from websocket._deflate import DeflateSettings, PerMessageDeflate, negotiate
-from websocket._events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
 from websocket._exceptions import (
     WebSocketBadStatusException,
     WebSocketException,
@@ -27,10 +25,12 @@ from websocket._exceptions import (
     WebSocketPayloadException,
     WebSocketProtocolException,
 )
-from websocket._handshake import MAX_HEADERS, build_request, check_upgrade, find_head_end, parse_response_head
-from websocket._opening import REDIRECT_STATUSES, _build, _Hop, _next_hop
-from websocket._options import ConnectOptions
-from websocket._protocol import MAX_READ, ClientProtocol, State
+from websocket._net.opening import REDIRECT_STATUSES, _build, _Hop, _next_hop
+from websocket._net.options import ConnectOptions
+from websocket._sansio.deflate import DeflateSettings, PerMessageDeflate, negotiate
+from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
+from websocket._sansio.handshake import MAX_HEADERS, build_request, check_upgrade, find_head_end, parse_response_head
+from websocket._sansio.protocol import MAX_READ, ClientProtocol, State
 from websocket._url import split_url
 
 __all__ = ["MAX_BUFFERED", "TARGETS", "deflate", "feed", "frames", "handshake", "split", "summary"]

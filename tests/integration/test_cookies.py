@@ -22,7 +22,7 @@ from websocket._cookiejar import SimpleCookieJar
 try:
     from websocket._cookiejar import CookieJar
 except ImportError:  # websocket-client keeps its global jar in _handshake
-    from websocket._handshake import CookieJar  # type: ignore[attr-defined,no-redef]
+    from websocket._sansio.handshake import CookieJar  # type: ignore[attr-defined,no-redef]
 
 
 def _setter(request: Request) -> tuple[int, list[tuple[str, str]]] | None:

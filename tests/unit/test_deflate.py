@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from websocket import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
-from websocket._deflate import (
+from websocket._net.options import ConnectOptions
+from websocket._sansio.deflate import (
     DEFAULT_MIN_SIZE,
     DeflateSettings,
     Offer,
@@ -22,9 +23,8 @@ from websocket._deflate import (
     negotiate,
     parse_extensions,
 )
-from websocket._events import Failure, Message
-from websocket._options import ConnectOptions
-from websocket._protocol import ClientProtocol
+from websocket._sansio.events import Failure, Message
+from websocket._sansio.protocol import ClientProtocol
 
 TEXT, BINARY, CONT, CLOSE, PING = 1, 2, 0, 8, 9
 ZERO_KEY = b"\x00\x00\x00\x00"

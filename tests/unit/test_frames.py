@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from websocket import WebSocketProtocolException
-from websocket._frames import CloseCode, Opcode, encode_header, is_valid_close_code, parse_close, serialize_close
+from websocket._sansio.frames import CloseCode, Opcode, encode_header, is_valid_close_code, parse_close, serialize_close
 
 
 @pytest.mark.parametrize(

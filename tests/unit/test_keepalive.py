@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from websocket import WebSocketException
-from websocket._keepalive import Due, KeepAlive, check_ping_options
+from websocket._loop.keepalive import Due, KeepAlive, check_ping_options
 
 
 class FakeClock:

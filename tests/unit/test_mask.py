@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from websocket import _mask
-from websocket._mask import Implementation
+from websocket._sansio import mask as _mask
+from websocket._sansio.mask import Implementation
 
 IMPLEMENTATIONS = _mask.available_implementations()
 NAMES = [impl.name for impl in IMPLEMENTATIONS]
@@ -210,9 +210,9 @@ def test_c_extension_is_built_when_required() -> None:
     # CI sets WSLINE_REQUIRE_SPEEDUPS=1 so that a silently failed build of
     # websocket/_speedups.c fails here instead of falling back unnoticed.
     try:
-        from websocket import _speedups  # noqa: F401
+        from websocket._sansio import _speedups  # noqa: F401
     except ImportError as exc:
-        pytest.fail(f"websocket._speedups is not importable: {exc}")
+        pytest.fail(f"websocket._sansio._speedups is not importable: {exc}")
     assert "c" in NAMES
     if not os.environ.get("WSLINE_NO_SPEEDUPS"):
         assert _mask.IMPLEMENTATION == "c"

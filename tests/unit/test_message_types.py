@@ -10,7 +10,7 @@ import pytest
 
 import websocket
 from websocket import CloseCode, Opcode, WebSocketMessageTypeError, WSMessage, WSMsgType
-from websocket._events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
+from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
 from websocket._wsmessage import closed_error, closed_message, error_message, is_normal_close, message_from_event
 
 # ----------------------------------------------------------- enums

@@ -36,10 +36,17 @@ from websocket import (
     WebSocketProtocolException,
     WebSocketTimeoutException,
 )
-from websocket._deflate import PerMessageDeflate
-from websocket._events import Close, EndOfStream, Failure, Fragment, Message
-from websocket._handshake import MAX_HEAD_SIZE, MAX_HEADERS, build_request, check_upgrade, find_head_end, parse_response_head
-from websocket._protocol import ClientProtocol, State
+from websocket._sansio.deflate import PerMessageDeflate
+from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message
+from websocket._sansio.handshake import (
+    MAX_HEAD_SIZE,
+    MAX_HEADERS,
+    build_request,
+    check_upgrade,
+    find_head_end,
+    parse_response_head,
+)
+from websocket._sansio.protocol import ClientProtocol, State
 from websocket._socket import Deadline, read_http_head
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from websocket import WebSocketConnectionClosedException, WebSocketPayloadException, WebSocketProtocolException
-from websocket._events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
-from websocket._protocol import ClientProtocol, State
+from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
+from websocket._sansio.protocol import ClientProtocol, State
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"

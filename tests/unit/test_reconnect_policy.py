@@ -7,7 +7,7 @@ import random
 import pytest
 
 import websocket
-from websocket._reconnect import RECONNECT_CLOSE_CODES, Backoff, FixedDelay, reconnect_policy, should_reconnect
+from websocket._loop.reconnect import RECONNECT_CLOSE_CODES, Backoff, FixedDelay, reconnect_policy, should_reconnect
 
 
 @pytest.mark.parametrize("code", [1001, 1011, 1012, 1013, 1014])

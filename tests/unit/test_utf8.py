@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from websocket._utf8 import Utf8Decoder, validate_utf8
+from websocket._sansio.utf8 import Utf8Decoder, validate_utf8
 
 
 @pytest.mark.parametrize(

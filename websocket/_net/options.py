@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional, Union
 
-from ._headers import HeadersLike
-from ._protocol import DEFAULT_MAX_SIZE
+from .._sansio.headers import HeadersLike
+from .._sansio.protocol import DEFAULT_MAX_SIZE
 
 __all__ = ["ConnectOptions", "UNSET"]
 

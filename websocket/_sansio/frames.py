@@ -6,7 +6,7 @@ import enum
 import struct
 from typing import NamedTuple
 
-from ._exceptions import WebSocketProtocolException
+from .._exceptions import WebSocketProtocolException
 
 __all__ = ["Opcode", "CloseCode", "Frame", "encode_header", "parse_close", "serialize_close", "is_valid_close_code"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from ._exceptions import WebSocketException
+from .._exceptions import WebSocketException
 
 __all__ = ["Message", "Fragment", "Ping", "Pong", "Close", "Failure", "EndOfStream", "Event"]
 

@@ -18,17 +18,17 @@ import socket
 from collections.abc import Sequence
 from typing import Any, NoReturn, Optional
 
-from ._exceptions import (
+from .._exceptions import (
     WebSocketAddressException,
     WebSocketConnectionClosedException,
     WebSocketHandshakeException,
     WebSocketProxyException,
     WebSocketTimeoutException,
 )
-from ._headers import check_header_text
-from ._logging import dump
-from ._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp, read_http_head
-from ._url import ProxyConfig
+from .._logging import dump
+from .._sansio.headers import check_header_text
+from .._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp, read_http_head
+from .._url import ProxyConfig
 
 __all__ = ["ProxyStatusError", "ProxyTimeoutError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
 

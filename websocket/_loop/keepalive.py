@@ -17,7 +17,7 @@ import enum
 import time
 from typing import Callable, Optional
 
-from ._exceptions import WebSocketException
+from .._exceptions import WebSocketException
 
 __all__ = ["KeepAlive", "Due", "check_ping_options"]
 

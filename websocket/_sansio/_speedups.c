@@ -1,5 +1,5 @@
 /*
- * Optional compiled speedups for wsline (import name: websocket._speedups).
+ * Optional compiled speedups for wsline (import name: websocket._sansio._speedups).
  *
  * apply_mask(data, key) -> bytes
  *     XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 section 5.3).
@@ -258,7 +258,7 @@ static PyModuleDef_Slot speedups_slots[] = {
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
-    "websocket._speedups",
+    "websocket._sansio._speedups",
     "Compiled masking and frame building for wsline (optional; _mask.py has the pure versions).",
     0,
     speedups_methods,

@@ -17,16 +17,16 @@ import enum
 from collections import deque
 from typing import Callable, Optional, Protocol
 
-from ._events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
-from ._exceptions import (
+from .._exceptions import (
     WebSocketConnectionClosedException,
     WebSocketException,
     WebSocketPayloadException,
     WebSocketProtocolException,
 )
-from ._frames import CloseCode, parse_close, serialize_close
-from ._mask import MaskKeys, build_frame
-from ._utf8 import Utf8Decoder
+from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
+from .frames import CloseCode, parse_close, serialize_close
+from .mask import MaskKeys, build_frame
+from .utf8 import Utf8Decoder
 
 __all__ = ["ClientProtocol", "State", "Extension", "DEFAULT_MAX_SIZE"]
 

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from ._core import WebSocket, create_connection
-from ._exceptions import (
+from .._core import WebSocket, create_connection
+from .._exceptions import (
     WebSocketConnectionClosedException,
     WebSocketException,
     WebSocketHandshakeException,
@@ -25,10 +25,10 @@ from ._exceptions import (
     WebSocketProtocolException,
     WebSocketTimeoutException,
 )
-from ._frames import CloseCode, Opcode
-from ._keepalive import Due, KeepAlive
-from ._reconnect import should_reconnect
-from ._wsdump_output import Output, format_binary, format_text
+from .._loop.keepalive import Due, KeepAlive
+from .._loop.reconnect import should_reconnect
+from .._sansio.frames import CloseCode, Opcode
+from .output import Output, format_binary, format_text
 
 __all__ = ["Session", "Ending", "connect_failure"]
 

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Union
 
-from ._exceptions import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
-from ._headers import HeadersLike, header_lines
-from ._options import ConnectOptions
-from ._protocol import Extension
+from .._exceptions import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
+from .._net.options import ConnectOptions
+from .headers import HeadersLike, header_lines
+from .protocol import Extension
 
 __all__ = [
     "client_offer",

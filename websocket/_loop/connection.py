@@ -14,12 +14,12 @@ import socket
 import threading
 from typing import Any, Callable, Optional
 
-from ._abnf import STATUS_NORMAL
-from ._core import WebSocket
-from ._dispatcher import Handle, writable
-from ._events import Close
-from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
-from ._logging import debug
+from .._abnf import STATUS_NORMAL
+from .._core import WebSocket
+from .._dispatcher import Handle, writable
+from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
+from .._logging import debug
+from .._sansio.events import Close
 
 __all__ = ["Connection", "BackgroundConnect", "ATTEMPT_TIMEOUT", "watch_socket", "closed_by_server", "close_args"]
 

@@ -1,7 +1,7 @@
 """XOR masking of client frames (RFC 6455 5.3), with the fastest implementation present.
 
 The implementation is chosen once at import: the package's compiled speedup
-(``websocket._speedups``) if it was built, else wsaccel, else pure Python on big
+(``websocket._sansio._speedups``) if it was built, else wsaccel, else pure Python on big
 integers. All give identical bytes and raise the same exception types;
 ``WSLINE_NO_SPEEDUPS=1`` forces the pure path.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Callable, NamedTuple, Union
 
-from ._frames import encode_header
+from .frames import encode_header
 
 __all__ = [
     "apply_mask",

@@ -22,16 +22,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ._cookiejar import CookieJar, SimpleCookieJar
-from ._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
-from ._handshake import HandshakeRequest, Response, build_request, check_upgrade
-from ._headers import HeadersLike, header_lines
-from ._logging import _trace, dump
-from ._options import UNSET, ConnectOptions
-from ._protocol import Extension
-from ._proxy import open_via_proxy
-from ._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, wrap_tls
-from ._url import WsUrl, resolve_redirect, select_proxy, split_url
+from .._cookiejar import CookieJar, SimpleCookieJar
+from .._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
+from .._logging import _trace, dump
+from .._sansio.handshake import HandshakeRequest, Response, build_request, check_upgrade
+from .._sansio.headers import HeadersLike, header_lines
+from .._sansio.protocol import Extension
+from .._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, wrap_tls
+from .._url import WsUrl, resolve_redirect, select_proxy, split_url
+from .options import UNSET, ConnectOptions
+from .proxy import open_via_proxy
 
 __all__ = ["Opened", "open_connection", "open_transport", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
 

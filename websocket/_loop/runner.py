@@ -17,18 +17,18 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._abnf import STATUS_NORMAL
-from ._appconn import BackgroundConnect, Connection, close_args, closed_by_server, watch_socket
-from ._core import FAIL_CLOSE_TIMEOUT, WebSocket
-from ._dispatcher import Handle, WrappedDispatcher, writable
-from ._events import Close, Event, Fragment, Message, Ping, Pong
-from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
-from ._keepalive import Due, KeepAlive
-from ._logging import _logger, info
-from ._reconnect import ReconnectPolicy
+from .._abnf import STATUS_NORMAL
+from .._core import FAIL_CLOSE_TIMEOUT, WebSocket
+from .._dispatcher import Handle, WrappedDispatcher, writable
+from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
+from .._logging import _logger, info
+from .._sansio.events import Close, Event, Fragment, Message, Ping, Pong
+from .connection import BackgroundConnect, Connection, close_args, closed_by_server, watch_socket
+from .keepalive import Due, KeepAlive
+from .reconnect import ReconnectPolicy
 
 if TYPE_CHECKING:
-    from ._app import ConnectSettings, WebSocketApp
+    from .._app import ConnectSettings, WebSocketApp
 
 __all__ = ["Runner"]
 

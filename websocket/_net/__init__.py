@@ -1,0 +1,1 @@
+"""The blocking network layer: transport, TLS, proxies, options and the opening handshake."""

@@ -1,0 +1,189 @@
+"""The opening handshake (RFC 6455 section 4): build the request, parse and check the answer.
+
+Pure functions over bytes. The response head is bounded in size and header
+count, and the bytes that follow it are handed back so no frame is lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from .._exceptions import WebSocketHandshakeException
+from .headers import Headers, check_header_text, split_tokens
+
+__all__ = [
+    "HandshakeRequest",
+    "Response",
+    "build_request",
+    "find_head_end",
+    "parse_response_head",
+    "accept_key",
+    "check_upgrade",
+    "MAX_HEAD_SIZE",
+    "MAX_HEADERS",
+]
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MAX_HEAD_SIZE = 64 * 1024
+MAX_HEADERS = 256
+
+
+def accept_key(key: str) -> str:
+    """The Sec-WebSocket-Accept value the server must send for ``key``."""
+    digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+@dataclass
+class HandshakeRequest:
+    """The upgrade request as sent, and what the answer will be checked against."""
+
+    data: bytes
+    key: str
+    subprotocols: list[str] = field(default_factory=list)
+    extensions_offered: Optional[str] = None
+
+
+def build_request(
+    *,
+    resource: str,
+    host: Optional[str],
+    origin: Optional[str],
+    subprotocols: Optional[list[str]] = None,
+    header_lines: Optional[list[str]] = None,
+    cookie: Optional[str] = None,
+    extensions: Optional[str] = None,
+    connection: Optional[str] = None,
+    key: Optional[str] = None,
+) -> HandshakeRequest:
+    """Build the GET request in websocket-client's header order.
+
+    User header lines come after the WebSocket ones; a Sec-WebSocket-Key or
+    Sec-WebSocket-Version given by the user replaces the generated one.
+    """
+    user = header_lines or []
+    user_names = {line.split(":", 1)[0].strip().lower() for line in user}
+    if key is None:
+        given = [line.split(":", 1)[1].strip() for line in user if line.split(":", 1)[0].strip().lower() == "sec-websocket-key"]
+        key = given[0] if given else base64.b64encode(os.urandom(16)).decode("ascii")
+    lines = [f"GET {check_header_text(resource, 'path')} HTTP/1.1", "Upgrade: websocket"]
+    if host is not None:
+        lines.append(f"Host: {check_header_text(host, 'host')}")
+    if origin is not None:
+        lines.append(f"Origin: {check_header_text(origin, 'origin')}")
+    if "sec-websocket-key" not in user_names:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    if "sec-websocket-version" not in user_names:
+        lines.append("Sec-WebSocket-Version: 13")
+    lines.append(f"Connection: {check_header_text(connection or 'Upgrade', 'connection')}")
+    protocols = list(subprotocols or [])
+    if protocols:
+        for p in protocols:
+            check_header_text(p, "subprotocol")
+        lines.append(f"Sec-WebSocket-Protocol: {','.join(protocols)}")
+    if extensions and "sec-websocket-extensions" not in user_names:
+        lines.append(f"Sec-WebSocket-Extensions: {extensions}")
+    lines.extend(user)
+    if cookie:
+        lines.append(f"Cookie: {check_header_text(cookie, 'cookie')}")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    offered = extensions
+    if "sec-websocket-extensions" in user_names:
+        offered = ", ".join(
+            line.split(":", 1)[1].strip() for line in user if line.split(":", 1)[0].strip().lower() == "sec-websocket-extensions"
+        )
+    return HandshakeRequest(data=data, key=key, subprotocols=protocols, extensions_offered=offered)
+
+
+@dataclass
+class Response:
+    """A parsed HTTP response head."""
+
+    status: int
+    reason: str
+    headers: Headers
+    raw: bytes
+
+
+def find_head_end(buf: bytes, start: int = 0) -> int:
+    """Offset just past the blank line that ends the head, or -1 if not there yet."""
+    search_from = max(0, start - 3)
+    crlf = buf.find(b"\r\n\r\n", search_from)
+    lf = buf.find(b"\n\n", search_from)
+    ends = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
+    return min(ends) if ends else -1
+
+
+def parse_response_head(head: bytes, max_headers: int = MAX_HEADERS) -> Response:
+    """Parse a complete response head (status line and header lines)."""
+    try:
+        text = head.decode("iso-8859-1")
+    except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes any byte
+        raise WebSocketHandshakeException("undecodable response head") from exc
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    status_line = lines[0]
+    parts = status_line.split(" ", 2)
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+    code_ok = len(parts) >= 2 and parts[1].isascii() and parts[1].isdigit() and len(parts[1]) == 3
+    if not code_ok or not parts[0].startswith("HTTP/1."):
+        raise WebSocketHandshakeException(f"invalid HTTP status line: {status_line[:100]!r}")
+    items: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in " \t":
+            raise WebSocketHandshakeException("obsolete folded header line in the response")
+        name, sep, value = line.partition(":")
+        if not sep or not name or name != name.strip():
+            raise WebSocketHandshakeException(f"invalid header line in the response: {line[:100]!r}")
+        items.append((name, value.strip()))
+        if len(items) > max_headers:
+            raise WebSocketHandshakeException(f"more than {max_headers} headers in the response")
+    return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", Headers(items), head)
+
+
+def check_upgrade(
+    response: Response,
+    request: HandshakeRequest,
+    negotiate_extensions: Optional[Callable[[str], None]] = None,
+) -> Optional[str]:
+    """Check a 101 answer against the request; return the subprotocol (lowercased) or None.
+
+    ``negotiate_extensions`` receives the Sec-WebSocket-Extensions value when
+    the server sent one and the client offered extensions; it raises if the
+    answer is not acceptable.
+    """
+    headers = response.headers
+    upgrade = headers.get("Upgrade")
+    if upgrade is None or upgrade.strip().lower() != "websocket":
+        raise WebSocketHandshakeException(f"invalid Upgrade header in the response: {upgrade!r}")
+    connection = headers.get("Connection") or ""
+    if "upgrade" not in [t.lower() for t in split_tokens(connection)]:
+        raise WebSocketHandshakeException(f"invalid Connection header in the response: {connection!r}")
+    accept = headers.get("Sec-WebSocket-Accept")
+    if accept != accept_key(request.key):
+        raise WebSocketHandshakeException(f"invalid Sec-WebSocket-Accept in the response: {accept!r}")
+    subprotocol = _check_subprotocol(headers.get_all("Sec-WebSocket-Protocol"), request.subprotocols)
+    extensions = headers.get_all("Sec-WebSocket-Extensions")
+    if extensions:
+        if not request.extensions_offered or negotiate_extensions is None:
+            raise WebSocketHandshakeException(f"the server selected extensions that were not offered: {', '.join(extensions)!r}")
+        negotiate_extensions(", ".join(extensions))
+    return subprotocol
+
+
+def _check_subprotocol(values: list[str], offered: list[str]) -> Optional[str]:
+    if not values:
+        if offered:
+            raise WebSocketHandshakeException("the server selected none of the offered subprotocols")
+        return None
+    if len(values) > 1 or "," in values[0]:
+        raise WebSocketHandshakeException(f"the server selected several subprotocols: {values!r}")
+    chosen = values[0].strip().lower()
+    if chosen not in [p.lower() for p in offered]:
+        raise WebSocketHandshakeException(f"the server selected a subprotocol that was not offered: {values[0]!r}")
+    return chosen
