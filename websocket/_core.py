@@ -8,7 +8,6 @@ one gets WebSocketConcurrencyError at once); ``close``, ``abort`` and
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
 import threading
@@ -19,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
 from ._abnf import ABNF, STATUS_NORMAL
+from ._conn import FAIL_CLOSE_TIMEOUT, Conn
 from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
@@ -42,10 +42,6 @@ Payload = Union[bytes, bytearray, memoryview, str]
 Timeout = Optional[float]
 
 _TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
-# After failing the connection the client waits this long (at most) for the
-# server to close TCP, so the close frame is not lost to a reset.
-FAIL_CLOSE_TIMEOUT = 1.0
-_READ_SIZE = 65536
 # Shared by every WebSocket given no connect defaults (never written to): one dict less per connection.
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
 
@@ -77,25 +73,15 @@ class WebSocket(MessageMixin):
     ) -> None:
         self.sock_opt = sock_opt(sockopt, sslopt)
         self.handshake_response: Optional[handshake_response] = None
-        self.sock: Optional[socket.socket] = None
-        self.connected = False
         self.get_mask_key = get_mask_key
         self.fire_cont_frame = fire_cont_frame
         self.skip_utf8_validation = skip_utf8_validation
         self.dispatcher = dispatcher
         self.max_size = max_size
         self.close_frame: Optional[ABNF] = None
-        # Sending is always locked: frames from several threads must never interleave.
-        self.lock = threading.Lock()
-        self.readlock = threading.Lock()
+        # The socket, the protocol and both locks: the run_forever loop drives the same object.
+        self._conn = Conn(ClientProtocol(max_size=max_size))
         self._closed = _Latch()
-        self._proto = ClientProtocol(max_size=max_size)
-        self._waitall_ok = False
-        self._leftover = b""
-        # Seam for an event loop that owns this connection (WebSocketApp): None skips the
-        # blocking wait for the server's TCP close after a protocol failure, and leaves the
-        # socket open; the loop then drains and closes it without stalling other connections.
-        self.fail_close_timeout: Optional[float] = FAIL_CLOSE_TIMEOUT
         # permessage-deflate settings given here apply to every connect() that does not give its own.
         given = (("compression", compression), ("compression_options", compression_options))
         self._connect_defaults = {name: value for name, value in given if value is not UNSET} or _NO_DEFAULTS
@@ -114,7 +100,7 @@ class WebSocket(MessageMixin):
         if "max_size" in options:
             self.max_size = opts.max_size
         opened = open_connection(url, opts, self.sock_opt.timeout, client_offer(opts))
-        self._proto = ClientProtocol(
+        proto = ClientProtocol(
             max_size=self.max_size,
             extension=opened.extension,
             validate_utf8=not self.skip_utf8_validation,
@@ -123,24 +109,21 @@ class WebSocket(MessageMixin):
         )
         self._closed.clear()
         self.close_frame = None
-        self.sock = opened.sock
+        # Frames that came with the 101 are parsed on the first read, once the
+        # caller has chosen how to receive them (recv_frame delivers frame by frame).
+        self._conn.attach(opened.sock, proto, opened.leftover)
         self.handshake_response = handshake_response.from_head(
             opened.response.status, opened.response.raw, opened.subprotocol
         )
-        self.connected = True
-        # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).
-        self._waitall_ok = hasattr(socket, "MSG_WAITALL") and self.sock.gettimeout() is None and not self.is_ssl()
         trace("Websocket connected")
-        # Frames that came with the 101 are parsed on the first read, once the
-        # caller has chosen how to receive them (recv_frame delivers frame by frame).
-        self._leftover = opened.leftover
 
     def settimeout(self, timeout: Timeout) -> None:
         """Set the timeout of connect, the handshake and every read and write."""
         self.sock_opt.timeout = timeout
-        if self.sock is not None:
-            self.sock.settimeout(timeout)
-            self._waitall_ok = hasattr(socket, "MSG_WAITALL") and timeout is None and not self.is_ssl()
+        sock = self._conn.sock
+        if sock is not None:
+            sock.settimeout(timeout)
+            self._conn.timeout_changed()
 
     def gettimeout(self) -> Timeout:
         """The connection's timeout in seconds (None: block)."""
@@ -167,6 +150,46 @@ class WebSocket(MessageMixin):
     headers = property(getheaders)
 
     @property
+    def sock(self) -> Optional[socket.socket]:
+        """The socket (None when closed). Whoever takes it may wait on it: from then on reads stop at frame ends."""
+        conn = self._conn
+        if not conn.watched:
+            conn.watch()
+        return conn.sock
+
+    @sock.setter
+    def sock(self, value: Optional[socket.socket]) -> None:
+        self._conn.sock = value
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is open: connected, and no close frame sent or received."""
+        return self._conn.open
+
+    @connected.setter
+    def connected(self, value: bool) -> None:
+        self._conn.open = value
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The send lock: frames from several threads never interleave."""
+        return self._conn.lock
+
+    @property
+    def readlock(self) -> threading.Lock:
+        """Held by the one receiver (this object's recv*, or the run_forever loop)."""
+        return self._conn.readlock
+
+    @property
+    def conn(self) -> Conn:
+        """The connection object this WebSocket drives (socket, protocol, locks); run_forever drives the same one."""
+        return self._conn
+
+    @property
+    def _proto(self) -> ClientProtocol:
+        return self._conn.proto
+
+    @property
     def close_code(self) -> Optional[int]:
         """The code of the server's close frame (1005 if it had none), or None."""
         rcvd = self._proto.close_rcvd
@@ -180,13 +203,14 @@ class WebSocket(MessageMixin):
 
     def is_ssl(self) -> bool:
         """Whether the connection runs over TLS."""
-        return isinstance(self.sock, ssl.SSLSocket)
+        return isinstance(self._conn.sock, ssl.SSLSocket)
 
     def fileno(self) -> int:
-        """The socket's file descriptor."""
-        if self.sock is None:
+        """The socket's file descriptor (whoever waits on it sees every frame not yet returned)."""
+        sock = self.sock
+        if sock is None:
             raise WebSocketException("the connection is not open")
-        return self.sock.fileno()
+        return sock.fileno()
 
     def set_mask_key(self, func: Callable[[int], bytes]) -> None:
         """Use ``func(4)`` for mask keys (for tests; the default is os.urandom in batches)."""
@@ -217,9 +241,10 @@ class WebSocket(MessageMixin):
             data = payload.encode("utf-8") if opcode == _TEXT else payload.encode("latin-1")
         else:
             data = bytes(payload)
-        with self.lock:
-            wire = self._proto.send_frame(opcode, data) if opcode >= 8 else self._proto.send_data(opcode, data)
-            self._write(wire)
+        conn = self._conn
+        with conn.lock:
+            wire = conn.proto.send_frame(opcode, data) if opcode >= 8 else conn.proto.send_data(opcode, data)
+            conn.write(wire)
         if _trace.on:
             trace(f"++Sent raw: {wire!r}")
             trace(f"++Sent decoded: fin=1 opcode={opcode} data={data!r}")
@@ -239,9 +264,10 @@ class WebSocket(MessageMixin):
         """Send one frame as described by ``frame`` (the way to send fragments)."""
         data = frame._bytes()
         rsv = frame.rsv1 << 2 | frame.rsv2 << 1 | frame.rsv3
-        with self.lock:
-            wire = self._proto.send_frame(frame.opcode, data, bool(frame.fin), rsv)
-            self._write(wire)
+        conn = self._conn
+        with conn.lock:
+            wire = conn.proto.send_frame(frame.opcode, data, bool(frame.fin), rsv)
+            conn.write(wire)
         if _trace.on:
             trace(f"++Sent raw: {wire!r}")
             trace(f"++Sent decoded: {frame}")
@@ -250,30 +276,16 @@ class WebSocket(MessageMixin):
     def ping(self, payload: Payload = "") -> None:
         """Send a ping."""
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-        with self.lock:
-            self._write(self._proto.send_ping(data))
+        conn = self._conn
+        with conn.lock:
+            conn.write(conn.proto.send_ping(data))
 
     def pong(self, payload: Payload = "") -> None:
         """Send a pong."""
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-        with self.lock:
-            self._write(self._proto.send_pong(data))
-
-    def _write(self, data: bytes) -> None:
-        """Write under ``self.lock``; a timed-out write leaves half a frame, so it ends the connection."""
-        sock = self.sock
-        if sock is None:
-            raise WebSocketConnectionClosedException("socket is already closed.")
-        try:
-            sock.sendall(data)
-        except socket.timeout as exc:
-            self._teardown()
-            raise WebSocketTimeoutException("Connection timed out") from exc
-        except OSError as exc:
-            if self.sock is None:  # shut down by another thread while this one was writing
-                raise WebSocketConnectionClosedException("socket is already closed.") from exc
-            self._teardown()
-            raise
+        conn = self._conn
+        with conn.lock:
+            conn.write(conn.proto.send_pong(data))
 
     # ------------------------------------------------------------- receiving
 
@@ -316,19 +328,21 @@ class WebSocket(MessageMixin):
         return _to_abnf(self._receive(timeout, True, raw=True))
 
     def _receive(self, timeout: Any, control: bool, raw: bool = False) -> Event:
-        if not self.readlock.acquire(blocking=False):
+        readlock = self._conn.readlock
+        if not readlock.acquire(blocking=False):
             raise WebSocketConcurrencyError("another thread is already receiving on this connection")
         try:
             return self._next_event(timeout, control, raw)
         finally:
-            self.readlock.release()
+            readlock.release()
 
     def _next_event(self, timeout: Any, control: bool, raw: bool = False) -> Event:
         """Return the next message (and control event if ``control``); caller holds readlock.
 
         ``raw`` hands pings and pongs over without answering them.
         """
-        proto = self._proto
+        conn = self._conn
+        proto = conn.proto
         events = proto.events
         deadline = None if timeout is UNSET or timeout is None else time.monotonic() + timeout
         per_call = deadline is not None
@@ -350,149 +364,61 @@ class WebSocket(MessageMixin):
                     raise WebSocketTimeoutException("Connection timed out")  # a ping flood cannot hold it
             # A deadline, not an idle timer: a server streaming frames that make no message
             # (empty fragments, pings) must not hold the call past it. The first read always
-            # happens, and bytes already in memory are always taken (decrypted TLS data is
-            # invisible to select), so timeout=0 still returns what is already there.
-            if deadline is not None and reads and time.monotonic() >= deadline and not self._buffered():
+            # happens, bytes already in memory are always taken (decrypted TLS data is
+            # invisible to poll), and so is the rest of a frame that frame-exact reads left
+            # in the kernel: timeout=0 still returns what is already there.
+            late = deadline is not None and reads and time.monotonic() >= deadline
+            if late and not conn.buffered() and not (conn.watched and proto.mid_frame()):
                 raise WebSocketTimeoutException("Connection timed out")
-            self._read(deadline, per_call)
+            conn.read(deadline, per_call)
             reads += 1
             events = proto.events
 
-    def _buffered(self) -> bool:
-        """Whether received bytes wait in memory (at most one TLS record): reading them cannot block."""
-        sock = self.sock
-        return bool(self._leftover) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
-
-    def _read(self, deadline: Optional[float], per_call: bool) -> None:
-        """Read what the socket has and feed it to the protocol."""
-        if self._leftover:
-            data, self._leftover = self._leftover, b""
-            self._proto.receive_data(data)
-            return
-        sock = self.sock
-        if sock is None:
-            raise WebSocketConnectionClosedException("socket is already closed.")
-        if per_call and not _readable(sock, deadline):  # type: ignore[arg-type]
-            raise WebSocketTimeoutException("Connection timed out")
-        self._proto.release_idle_memory()
-        size = self._proto.read_hint()
-        # The hint never reaches past the current frame, so waiting for all of it is safe:
-        # one system call and one bytes object for the whole rest of a big payload.
-        # Not under a per-call deadline (recv(timeout=...), polls): it would wait past it.
-        flags = socket.MSG_WAITALL if size > _READ_SIZE and self._waitall_ok and not per_call else 0
-        try:
-            data = sock.recv(size, flags)
-        except socket.timeout as exc:
-            raise WebSocketTimeoutException("Connection timed out") from exc
-        except ssl.SSLError as exc:
-            if "timed out" in str(exc):
-                raise WebSocketTimeoutException("Connection timed out") from exc
-            self._teardown()
-            raise
-        except OSError as exc:
-            if self.sock is None:  # closed by another thread while we were reading
-                raise WebSocketConnectionClosedException("socket is already closed.") from exc
-            self._teardown()
-            raise
-        if data:
-            if _trace.on:
-                trace(f"++Rcv raw: {data!r}")
-            self._proto.receive_data(data)
-        else:
-            self._proto.receive_eof()
-
     def _on_control(self, event: Event, following: Optional[deque[Event]] = None) -> None:
-        """Act on a control event: answer it, and end the connection when it says so.
-
-        With ``following`` (the events queue), the pings and pongs right after a ping or
-        pong are taken too and answered in the same write: a ping flood costs one write
-        per read, not one per ping.
-        """
-        proto = self._proto
-        with self.lock:
-            proto.process(event)
-            if following is not None and type(event) in (Ping, Pong):
-                while following and type(following[0]) in (Ping, Pong):
-                    proto.process(following.popleft())
-            out = proto.data_to_send()
-            if out and self.sock is not None:
-                try:
-                    self.sock.sendall(out)
-                except OSError as exc:
-                    if not isinstance(event, (Close, Failure)):
-                        self._teardown()
-                        if isinstance(exc, socket.timeout):  # a pong the server does not read
-                            raise WebSocketTimeoutException("Connection timed out") from exc
-                        raise
+        """Act on a control event: answer it, and end the connection when it says so."""
+        conn = self._conn
+        conn.answer(event, following)
         if isinstance(event, Close):
             self.close_frame = ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
-            self.connected = False
             self._closed.set()
         elif isinstance(event, Failure):
-            if self.fail_close_timeout is None:  # the owner's event loop drains and closes
-                self.connected = False
-                raise event.exc
-            self._drain(self.fail_close_timeout)
+            conn.drain(FAIL_CLOSE_TIMEOUT)  # so the failing close frame is not lost to a reset
             self._teardown()
             raise event.exc
         elif isinstance(event, EndOfStream):
             self._teardown()
-            rcvd = proto.close_rcvd
+            rcvd = conn.proto.close_rcvd
             raise WebSocketConnectionClosedException(
                 "Connection to remote host was lost.",
                 status_code=rcvd.code if rcvd else None,
                 reason=rcvd.reason if rcvd else None,
             )
 
-    def _drain(self, timeout: float) -> None:
-        """Discard what the server still sends until it closes TCP or ``timeout`` passes."""
-        sock = self.sock
-        if sock is None:
-            return
-        end = time.monotonic() + timeout
-        try:
-            while _readable(sock, end):
-                if not sock.recv(_READ_SIZE):
-                    return
-        except OSError:
-            return
-
     # --------------------------------------------------------------- closing
 
     def send_close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"") -> None:
         """Send a close frame without waiting for the answer."""
-        self._send_close(status, reason, -1)
-
-    def _send_close(self, status: int, reason: Union[bytes, str], lock_timeout: float) -> None:
-        # close() must not wait forever behind a send stuck on a server that stopped reading.
-        if not self.lock.acquire(timeout=lock_timeout):
-            raise WebSocketTimeoutException("a send in another thread is stuck: no close frame could be sent")
-        try:
-            data = self._proto.send_close(status, reason)
-            if data:
-                self._write(data)
-        finally:
-            self.lock.release()
-        self.connected = False
+        self._conn.send_close(status, reason, -1)
 
     def close(self, status: int = STATUS_NORMAL, reason: Union[bytes, str] = b"", timeout: Timeout = 3) -> None:
         """Run the closing handshake: send a close frame, wait up to ``timeout`` for the server's, close."""
-        if self.sock is None:
-            self.connected = False
+        conn = self._conn
+        if conn.sock is None:
+            conn.open = False
             return
         wait = 3.0 if timeout is None else timeout
         try:
-            self._send_close(status, reason, wait)
+            conn.send_close(status, reason, wait)
         except WebSocketTimeoutException:
             self.shutdown()  # the close frame cannot go out: cut, which also wakes a stuck sender
             return
         except (WebSocketException, OSError):
             pass  # the socket is going away either way
-        if self.readlock.acquire(blocking=False):
+        if conn.readlock.acquire(blocking=False):
             try:
                 self._await_close(wait)
             finally:
-                self.readlock.release()
+                conn.readlock.release()
         else:
             self._closed.wait(wait)  # the receiving thread will see the server's close frame
         self.shutdown()
@@ -510,27 +436,15 @@ class WebSocket(MessageMixin):
 
     def abort(self) -> None:
         """Wake a thread blocked in ``recv`` (it gets WebSocketConnectionClosedException)."""
-        sock = self.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._conn.abort()
 
     def shutdown(self) -> None:
         """Close the socket at once, without a closing handshake."""
         self._teardown()
 
     def _teardown(self) -> None:
-        sock, self.sock = self.sock, None
-        self.connected = False
+        self._conn.teardown()
         self._closed.set()
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a reader blocked on this socket
-            except OSError:
-                pass
-            sock.close()
 
 
 class _Latch:
@@ -560,18 +474,6 @@ class _Latch:
             self._lock.release()
             return True
         return False
-
-
-def _readable(sock: socket.socket, deadline: float) -> bool:
-    """Wait until ``sock`` has data or ``deadline`` (monotonic) passes."""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    remaining = max(0.0, deadline - time.monotonic())
-    try:
-        ready, _, _ = select.select([sock], [], [], remaining)
-    except ValueError:  # closed by another thread
-        return True
-    return bool(ready)
 
 
 def _trace_received(event: Event) -> None:

@@ -9,10 +9,10 @@ exactly as before.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any, Callable, Optional, Protocol, Union, cast
 
+from ._conn import Conn
 from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
@@ -21,7 +21,6 @@ from ._exceptions import (
 )
 from ._sansio.events import Event
 from ._sansio.frames import Opcode
-from ._sansio.protocol import ClientProtocol
 from ._wsmessage import (
     JSONLoads,
     WebSocketMessageTypeError,
@@ -43,8 +42,7 @@ JSONDumps = Callable[[Any], Union[str, bytes]]
 class _Host(Protocol):
     """What the mixin uses of ``WebSocket``."""
 
-    sock: Optional[socket.socket]
-    _proto: ClientProtocol
+    _conn: Conn
 
     @property
     def close_code(self) -> Optional[int]: ...
@@ -131,8 +129,8 @@ class MessageMixin:
         ``for msg in ws`` keeps websocket-client's endless ``recv()`` loop.
         """
         _refuse_fragments(self)
-        while self.sock is not None and self.close_code is None:
-            closing = self._proto.close_sent is not None
+        while self._conn.sock is not None and self.close_code is None:
+            closing = self._conn.proto.close_sent is not None
             msg = message_from_event(self._receive(timeout, control))
             if msg.type is WSMsgType.CLOSE:
                 if closing or is_normal_close(msg.data):
@@ -147,12 +145,12 @@ def _check_can_receive(host: _Host) -> None:
     code = host.close_code
     if code is not None:
         raise closed_error(code, host.close_reason)
-    if host.sock is None:
+    if host._conn.sock is None:
         raise WebSocketConnectionClosedException("socket is already closed.")
 
 
 def _refuse_fragments(host: _Host) -> None:
-    if host._proto.fire_cont_frame:
+    if host._conn.proto.fire_cont_frame:
         raise WebSocketException(
             "this connection delivers fragments (fire_cont_frame=True), not whole messages: use recv_data_frame()"
         )

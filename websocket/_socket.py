@@ -255,35 +255,52 @@ def wrap_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> ssl.
 # ------------------------------------------------------------ HTTP head
 
 
-def _recv_some(sock: socket.socket, deadline: Deadline, size: int, what: str) -> bytes:
+def _recv_some(sock: socket.socket, deadline: Deadline, size: int, what: str, flags: int = 0) -> bytes:
     sock.settimeout(deadline.remaining())
     try:
-        return sock.recv(size)
+        return sock.recv(size, flags)
     except socket.timeout as exc:
         raise WebSocketTimeoutException(f"{what} timed out") from exc
 
 
-def read_http_head(sock: socket.socket, deadline: Deadline, what: str = "opening handshake") -> tuple[Response, bytes]:
-    """Read and parse an HTTP response head; returns it and the bytes that followed it.
+def _take(sock: socket.socket, size: int) -> None:
+    """Consume ``size`` bytes that a peek has shown are there."""
+    while size > 0:
+        got = len(sock.recv(size))
+        if not got:
+            return
+        size -= got
+
+
+def read_http_head(
+    sock: socket.socket, deadline: Deadline, what: str = "opening handshake", exact: bool = True
+) -> tuple[Response, bytes]:
+    """Read and parse an HTTP response head; returns it and the bytes read past it.
 
     The head is refused once it passes MAX_HEAD_SIZE, before more is read,
-    and every read runs under ``deadline``.
+    and every read runs under ``deadline``. With ``exact`` (over plain TCP)
+    nothing past the head is read: the bytes returned are empty.
     """
     buf = b""
+    # Over plain TCP the head is peeked, then taken exactly: frames sent right behind
+    # the 101 stay in the kernel, where a caller that waits on the socket sees them.
+    peek = socket.MSG_PEEK if exact and hasattr(socket, "MSG_PEEK") and not isinstance(sock, ssl.SSLSocket) else 0
     while True:
-        chunk = _recv_some(sock, deadline, 4096, what)
+        chunk = _recv_some(sock, deadline, 4096, what, peek)
         if not chunk:
             raise WebSocketConnectionClosedException(f"the connection was closed during the {what}")
         scanned = len(buf)
         buf += chunk
         end = find_head_end(buf, scanned)
+        if peek:
+            _take(sock, len(chunk) if end < 0 else end - scanned)
         if end >= 0:
             break
         if len(buf) > MAX_HEAD_SIZE:
             raise WebSocketHandshakeException(f"{what}: response head is larger than {MAX_HEAD_SIZE} bytes")
     if end > MAX_HEAD_SIZE:
         raise WebSocketHandshakeException(f"{what}: response head is larger than {MAX_HEAD_SIZE} bytes")
-    return parse_response_head(buf[:end]), buf[end:]
+    return parse_response_head(buf[:end]), b"" if peek else buf[end:]
 
 
 def recv_body(sock: socket.socket, deadline: Deadline, have: bytes, want: int) -> bytes:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from .._abnf import STATUS_NORMAL
 from .._core import WebSocket
-from .._dispatcher import Handle, writable
+from .._dispatcher import Handle
 from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from .._logging import debug
 from .._sansio.events import Close
@@ -107,7 +107,7 @@ class Connection:
     def send_ping_now(self, payload: Any) -> bool:
         """Send a ping unless that could block this loop; False when it was skipped."""
         ws = self.ws
-        if ws.lock.locked() or not writable(ws.sock):
+        if ws.lock.locked() or not ws.conn.writable():
             return False  # another thread is stuck in a send, or the server is not reading
         debug("Sending ping")
         ws.ping(payload)
@@ -116,7 +116,7 @@ class Connection:
     def close_and_wait(self, status: int, reason: Any, wait: float) -> None:
         """close() from a thread other than the loop's: send the close frame, await the end, else cut."""
         try:
-            self.ws._send_close(status, reason, wait)
+            self.ws.conn.send_close(status, reason, wait)
         except WebSocketTimeoutException:
             self.ws.abort()  # a send is stuck in another thread: cut, which wakes it and the loop
             return
@@ -130,11 +130,11 @@ class Connection:
         """Send the pending close frame if that cannot block the loop; True once it is done with."""
         if self.closing is None:
             return True
-        ws = self.ws
-        if not writable(ws.sock):
+        link = self.ws.conn
+        if not link.writable():
             return False  # the server does not read: the frame would wait in a full buffer
         try:
-            ws._send_close(*self.closing, 0)
+            link.send_close(*self.closing, 0)
         except WebSocketTimeoutException:
             return False  # another thread is sending right now (or is stuck doing so)
         except (WebSocketException, OSError):

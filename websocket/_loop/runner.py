@@ -17,12 +17,18 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from .._abnf import STATUS_NORMAL
-from .._core import FAIL_CLOSE_TIMEOUT, WebSocket
-from .._dispatcher import Handle, WrappedDispatcher, writable
-from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
+from .._abnf import ABNF, STATUS_NORMAL
+from .._conn import FAIL_CLOSE_TIMEOUT, Conn
+from .._core import WebSocket
+from .._dispatcher import Handle, WrappedDispatcher
+from .._exceptions import (
+    WebSocketConcurrencyError,
+    WebSocketConnectionClosedException,
+    WebSocketException,
+    WebSocketTimeoutException,
+)
 from .._logging import _logger, info
-from .._sansio.events import Close, Event, Fragment, Message, Ping, Pong
+from .._sansio.events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from .connection import BackgroundConnect, Connection, close_args, closed_by_server, watch_socket
 from .keepalive import Due, KeepAlive
 from .reconnect import ReconnectPolicy
@@ -197,9 +203,8 @@ class Runner:
 
     def _opened(self, ws: WebSocket) -> None:
         app = self.app
-        raw = ws.sock
+        raw = ws.conn.sock
         assert raw is not None
-        ws.fail_close_timeout = None  # this loop drains after a protocol failure, without blocking
         try:
             watch = watch_socket(raw)
         except OSError as exc:  # out of descriptors
@@ -230,20 +235,20 @@ class Runner:
 
     def _pump(self, conn: Connection) -> bool:
         """Handle what has arrived, for one time slice at most; False once the connection has ended."""
-        ws = conn.ws
+        link = conn.ws.conn
         clock = self.clock
         until = clock() + _SLICE
         while clock() < until:
             if self.conn is not conn:
                 return False
             try:
-                event = ws._receive(0, True)
-            except WebSocketTimeoutException:
-                return True
+                event = self._next_event(link)
             except (WebSocketException, OSError) as exc:
                 return self._read_failed(conn, exc)
+            if event is None:
+                return True
             self._handle(conn, event)
-            if type(event) is Ping and self.conn is conn and not writable(ws.sock):
+            if type(event) is Ping and self.conn is conn and not link.writable():
                 self._pause(conn)  # the server floods pings and does not read the pongs
                 return True
             if not self.app.keep_running and conn.deadline is None and self.conn is conn:
@@ -254,6 +259,47 @@ class Runner:
         if conn.more is None:  # more may be buffered where select cannot see it: come back soon
             conn.more = self.loop.call_later(0, lambda: self._guard(self._on_more, conn))
         return True
+
+    @staticmethod
+    def _next_event(link: Conn) -> Optional[Event]:
+        """The next event that has arrived, with control events answered; None when nothing more is there now.
+
+        The end of the stream and a failure raise, as they do for ``recv``; the failing
+        close frame is sent, and the loop then waits (without blocking) for the server's
+        TCP close.
+        """
+        if not link.readlock.acquire(blocking=False):
+            raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
+        try:
+            events = link.proto.events
+            read = False
+            while True:
+                if events:
+                    event = events.popleft()
+                    kind = type(event)
+                    if kind is Message or kind is Fragment:
+                        return event
+                    link.answer(event)
+                    if kind is Failure:
+                        raise event.exc  # type: ignore[union-attr]
+                    if kind is EndOfStream:
+                        link.teardown()
+                        rcvd = link.proto.close_rcvd
+                        raise WebSocketConnectionClosedException(
+                            "Connection to remote host was lost.",
+                            status_code=rcvd.code if rcvd else None,
+                            reason=rcvd.reason if rcvd else None,
+                        )
+                    return event
+                # One socket read per call: frames that make no event (empty fragments) must
+                # not hold the loop; the pump comes back while the socket stays readable. Bytes
+                # already in memory (a decrypted TLS record) are taken: poll cannot see them.
+                if (read and not link.buffered()) or not link.read_nowait():
+                    return None
+                read = True
+                events = link.proto.events
+        finally:
+            link.readlock.release()
 
     def _pause(self, conn: Connection) -> None:
         """Stop reading from a server that does not read what it asks for, until it does.
@@ -272,7 +318,7 @@ class Runner:
         conn.more = None
         if self.conn is not conn:
             return False
-        if not writable(conn.ws.sock):
+        if not conn.ws.conn.writable():
             conn.more = self.loop.call_later(_PAUSE, lambda: self._guard(self._on_resume, conn))
             return False
         conn.paused = False
@@ -284,7 +330,7 @@ class Runner:
     def _read_failed(self, conn: Connection, exc: BaseException) -> bool:
         if conn.error is None and conn.close_event is None:
             conn.error = exc
-        if conn.ws.sock is None:  # end of stream, or the socket is gone
+        if conn.ws.conn.sock is None:  # end of stream, or the socket is gone
             self._end(conn)
             return False
         # A protocol failure: the close frame is sent, the server should now close TCP.
@@ -309,7 +355,7 @@ class Runner:
             app._callback(app.on_pong, event.payload)  # type: ignore[union-attr]
         elif kind is Close:
             conn.close_event = self.last_close = event  # type: ignore[assignment]
-            app.last_close_frame = conn.ws.close_frame
+            conn.ws.close_frame = app.last_close_frame = ABNF(1, 0, 0, 0, ABNF.OPCODE_CLOSE, 0, event.payload)  # type: ignore[union-attr]
             self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)  # for the server to close TCP
 
     # ---------------------------------------------------------------- deadlines

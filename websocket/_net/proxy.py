@@ -103,7 +103,7 @@ def _http_tunnel(proxy: ProxyConfig, host: str, port: int, phase: Deadline, sock
         try:
             sock.settimeout(phase.remaining())
             sock.sendall(request)
-            response, leftover = read_http_head(sock, phase, "answer of the proxy to CONNECT")
+            response, leftover = read_http_head(sock, phase, "answer of the proxy to CONNECT", exact=False)
         except WebSocketTimeoutException as exc:
             raise ProxyTimeoutError(f"the proxy at {proxy.address} did not answer CONNECT in time") from exc
         except socket.timeout as exc:

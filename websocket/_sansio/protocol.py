@@ -81,6 +81,7 @@ class ClientProtocol:
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
         "_msg_size", "_pieces", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
+        "frame_exact",
     )
 
     def __init__(
@@ -115,6 +116,9 @@ class ClientProtocol:
         self._frame_fin = False
         self._fragment_opcode = 0
         self._exact = False  # a big frame was seen: read frame by frame, not ahead
+        # Set by the I/O layer when someone else watches the socket: never ask for bytes past
+        # the end of the current frame, so what is not yet returned stays visible there.
+        self.frame_exact = False
 
     # ----------------------------------------------------------------- receiving
 
@@ -140,13 +144,24 @@ class ClientProtocol:
         the rest of the current header or payload, so that a big payload is
         received in one piece.
         """
+        if self.frame_exact:
+            return self._to_frame_end()
         if self._msg_compressed:
             # max_size bounds the inflated size only: never hold much compressed data unchecked.
             return READ_AHEAD if self._frame_left > READ_AHEAD or not self._frame_left else self._frame_left
         if not self._exact:
             return max(READ_AHEAD, self._frame_left if self._frame_left < (1 << 22) else 1 << 22)
+        return self._to_frame_end()
+
+    def mid_frame(self) -> bool:
+        """Whether part of a frame has been received and the rest has not."""
+        return bool(self._frame_left or self._buf)
+
+    def _to_frame_end(self) -> int:
+        """Bytes left in the current frame's header, or else in its payload (at most MAX_READ)."""
         if self._frame_left:
-            return min(self._frame_left, MAX_READ)
+            cap = READ_AHEAD if self._msg_compressed else MAX_READ
+            return min(self._frame_left, cap)
         buf = self._buf
         if len(buf) < 2:
             return 2 - len(buf)
