@@ -26,6 +26,7 @@ Beyond websocket-client:
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
@@ -38,7 +39,7 @@ from ._loop.keepalive import KeepAlive, check_ping_options
 from ._loop.reconnect import ReconnectPolicy, reconnect_policy
 from ._loop.reconnect import should_reconnect as _default_rule
 from ._loop.runner import Runner
-from ._sansio.events import Fragment, Message
+from ._sansio.events import Close, Event, Fragment, Message, Ping
 from ._sansio.headers import HeadersLike
 from ._socket import getdefaulttimeout
 from ._wsmessage import message_from_event
@@ -266,7 +267,7 @@ class WebSocketApp:
         self.last_close_frame = None
         is_ssl = self.url.lower().startswith("wss")
         loop = self.create_dispatcher(ping_timeout, dispatcher, is_ssl)
-        run = Runner(self, loop, settings, policy, KeepAlive(ping_interval, ping_timeout))
+        run = Runner(_Owner(self, settings), loop, policy, KeepAlive(ping_interval, ping_timeout), ping_payload)
         self._run = run
         run.start()
         if loop.owned:
@@ -342,5 +343,81 @@ def _run_owned(run: Runner, loop: WrappedDispatcher) -> None:
     except BaseException as exc:
         run.interrupt(exc)
         raise
-    if not run.finished.is_set():  # the loop was aborted from outside: still end cleanly
+    if not run.done:  # the loop was aborted from outside: still end cleanly
         run.interrupt(WebSocketConnectionClosedException("the dispatcher stopped"))
+
+
+class _Owner:
+    """The app as its run sees it (``RunOwner``): the run never touches the app's fields itself."""
+
+    __slots__ = ("app", "settings")
+
+    def __init__(self, app: WebSocketApp, settings: ConnectSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    @property
+    def keep_running(self) -> bool:
+        return self.app.keep_running
+
+    def new_attempt(self, first: bool) -> tuple[WebSocket, str, dict[str, Any]]:
+        app = self.app
+        options = dict(self.settings.options)
+        if first and app.prepared_socket is not None:
+            options["socket"] = app.prepared_socket  # a pre-connected socket serves the first attempt only
+        header = app.header() if callable(app.header) else app.header
+        options.update(header=header, cookie=app.cookie, subprotocols=app.subprotocols)
+        return self.settings.new_websocket(app), app.url, options
+
+    def opened(self, ws: WebSocket, reconnected: bool) -> None:
+        app = self.app
+        app.sock = ws
+        if reconnected and app.on_reconnect is not None:
+            app._callback(app.on_reconnect)
+        else:
+            app._callback(app.on_open)
+
+    def received(self, event: Event) -> None:
+        app = self.app
+        kind = type(event)
+        if kind is Message:
+            app._deliver_message(event)  # type: ignore[arg-type]
+        elif kind is Fragment:
+            app._deliver_fragment(event, self.settings.skip_utf8_validation)  # type: ignore[arg-type]
+        elif kind is Ping:
+            app._callback(app.on_ping, event.payload)  # type: ignore[union-attr]
+        elif kind is Close:
+            frame = ABNF(1, 0, 0, 0, ABNF.OPCODE_CLOSE, 0, event.payload)  # type: ignore[union-attr]
+            app.last_close_frame = frame
+            if app.sock is not None:
+                app.sock.close_frame = frame
+
+    def ponged(self, payload: bytes, latency: Optional[float]) -> None:
+        app = self.app
+        app.latency = latency
+        app.last_pong_tm = time.time()
+        app._callback(app.on_pong, payload)
+
+    def pinged(self) -> None:
+        self.app.last_ping_tm = time.time()
+
+    def report(self, error: Optional[BaseException], errored: bool) -> None:
+        app = self.app
+        app.has_errored = errored
+        if error is not None:
+            app._callback(app.on_error, error)
+
+    def lost(self, ws: WebSocket) -> None:
+        if self.app.sock is ws:
+            self.app.sock = None
+
+    def finished(self, code: Optional[int], reason: Optional[str]) -> None:
+        app = self.app
+        app.keep_running = False
+        app.sock = None
+        app.has_done_teardown = True
+        app._run = None
+        app._callback(app.on_close, code, reason)
+
+    def should_reconnect(self, close_status_code: Optional[int], error: Optional[BaseException]) -> bool:
+        return self.app.should_reconnect(close_status_code, error)

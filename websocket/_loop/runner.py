@@ -12,12 +12,12 @@ reconnects.
 
 from __future__ import annotations
 
+import enum
 import threading
-import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol, Union
 
-from .._abnf import ABNF, STATUS_NORMAL
+from .._abnf import STATUS_NORMAL
 from .._conn import FAIL_CLOSE_TIMEOUT, Conn
 from .._core import WebSocket
 from .._dispatcher import Handle, WrappedDispatcher
@@ -33,10 +33,7 @@ from .connection import BackgroundConnect, Connection, close_args, closed_by_ser
 from .keepalive import Due, KeepAlive
 from .reconnect import ReconnectPolicy
 
-if TYPE_CHECKING:
-    from .._app import ConnectSettings, WebSocketApp
-
-__all__ = ["Runner"]
+__all__ = ["Runner", "RunState", "RunOwner"]
 
 # Time spent handling events per wake-up before yielding to the other connections of a shared loop.
 _SLICE = 0.005
@@ -46,23 +43,79 @@ _PAUSE = 0.01
 _CONNECT_POLL = 0.02
 
 
+class RunState(enum.Enum):
+    """Where one run is; ``Runner._enter`` is the only place that changes it."""
+
+    CONNECTING = "connecting"  # an attempt is under way, in this thread or in the background
+    OPEN = "open"
+    CLOSING = "closing"  # a close frame went or came, or the connection failed: TCP ends by a deadline
+    RETRY_WAIT = "waiting to reconnect"
+    FINISHED = "finished"  # on_close has been called; nothing is scheduled any more
+
+
+_NEXT: dict[RunState, frozenset[RunState]] = {
+    RunState.CONNECTING: frozenset({RunState.OPEN, RunState.RETRY_WAIT, RunState.FINISHED}),
+    RunState.OPEN: frozenset({RunState.CLOSING, RunState.RETRY_WAIT, RunState.FINISHED}),
+    RunState.CLOSING: frozenset({RunState.RETRY_WAIT, RunState.FINISHED}),
+    RunState.RETRY_WAIT: frozenset({RunState.CONNECTING, RunState.FINISHED}),
+    RunState.FINISHED: frozenset(),
+}
+
+
+class RunOwner(Protocol):
+    """What a run asks of the app that started it (``WebSocketApp`` implements it)."""
+
+    @property
+    def keep_running(self) -> bool:
+        """The user's flag: set to False from a callback, it closes the connection."""
+
+    def new_attempt(self, first: bool) -> tuple[WebSocket, str, dict[str, Any]]:
+        """A fresh WebSocket, the URL and connect options for the next attempt (user code may run)."""
+
+    def opened(self, ws: WebSocket, reconnected: bool) -> None:
+        """The handshake succeeded: on_open, or on_reconnect."""
+
+    def received(self, event: Event) -> None:
+        """A message, fragment, ping or the server's close frame arrived."""
+
+    def ponged(self, payload: bytes, latency: Optional[float]) -> None:
+        """A pong arrived; ``latency`` is the round trip of the last answered ping."""
+
+    def pinged(self) -> None:
+        """A keepalive ping went out."""
+
+    def report(self, error: Optional[BaseException], errored: bool) -> None:
+        """A connection or attempt ended (``error`` for on_error, if any; ``errored``: not by a close frame)."""
+
+    def lost(self, ws: WebSocket) -> None:
+        """``ws`` is closed for good."""
+
+    def finished(self, code: Optional[int], reason: Optional[str]) -> None:
+        """The run is over: on_close."""
+
+    def should_reconnect(self, close_status_code: Optional[int], error: Optional[BaseException]) -> bool:
+        """The reconnect rule."""
+
+
 class Runner:
     """The state of one ``run_forever`` call, driven by dispatcher callbacks."""
 
     def __init__(
         self,
-        app: WebSocketApp,
+        owner: RunOwner,
         loop: WrappedDispatcher,
-        settings: ConnectSettings,
         policy: Optional[ReconnectPolicy],
         keepalive: KeepAlive,
+        ping_payload: Union[str, bytes] = "",
     ) -> None:
-        self.app = app
+        self.owner = owner
         self.loop = loop
-        self.settings = settings
         self.policy = policy
         self.keepalive = keepalive
+        self.ping_payload = ping_payload
         self.clock: Callable[[], float] = keepalive.clock
+        self.state = RunState.CONNECTING
+        self.stopping = False  # close() was called: no more attempts, no callbacks but on_close
         self.conn: Optional[Connection] = None
         self.attempt = 0  # failed attempts in a row
         self.attempted = False
@@ -75,7 +128,24 @@ class Runner:
         self.tick: Optional[Handle] = None
         self.tick_at: Optional[float] = None
         self.tick_token = 0
-        self.finished = threading.Event()
+
+    def _enter(self, state: RunState) -> None:
+        """The one transition function: moves to ``state`` if the table allows it."""
+        if state is self.state:
+            return
+        if state not in _NEXT[self.state]:
+            raise AssertionError(f"WebSocketApp run: no way from {self.state.value} to {state.value}")
+        self.state = state
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the run should go on: neither close() nor the user's keep_running = False."""
+        return not self.stopping and self.owner.keep_running
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has finished."""
+        return self.state is RunState.FINISHED
 
     # ------------------------------------------------------------- entry points
 
@@ -100,14 +170,14 @@ class Runner:
         try:
             if self.conn is not None:
                 self._end(self.conn, exc)
-            elif self.retry is None and self.pending is None:
+            elif self.state is not RunState.RETRY_WAIT and self.pending is None:
                 self._finish(self.last_close)
         except Exception:  # last resort: never raise into the dispatcher
             _logger.exception("WebSocketApp could not recover from an error")
 
     def _on_retry(self) -> bool:
         self.retry = None
-        if not self.app.keep_running:
+        if not self.wanted:
             self._finish(self.last_close)
         else:
             self._connect()
@@ -143,30 +213,25 @@ class Runner:
     # ----------------------------------------------------------------- connect
 
     def _connect(self) -> None:
-        app = self.app
-        if not app.keep_running:
+        if not self.wanted:
             self._finish(self.last_close)
             return
-        options = dict(self.settings.options)
-        if not self.attempted and app.prepared_socket is not None:
-            options["socket"] = app.prepared_socket  # a pre-connected socket serves the first attempt only
+        self._enter(RunState.CONNECTING)
         # websocket-client connects before run_forever(dispatcher=...) returns: the first attempt
         # on a shared dispatcher stays in this thread; any other runs in the background.
         in_background = self.attempted or self.loop.owned
-        self.attempted = True
+        first, self.attempted = not self.attempted, True
         ws: Optional[WebSocket] = None
         try:
-            ws = self.settings.new_websocket(app)
-            header = app.header() if callable(app.header) else app.header  # user code: in the loop's thread
-            options.update(header=header, cookie=app.cookie, subprotocols=app.subprotocols)
+            ws, url, options = self.owner.new_attempt(first)  # user code (header=callable): in the loop's thread
             if in_background:
                 # The attempt's thread wakes the loop when it is done, where the dispatcher allows;
                 # the loop also looks now and then (and its timer keeps an own loop running).
-                pending = BackgroundConnect(ws, app.url, options, self._wake_on_pending if self.loop.can_wake else None)
+                pending = BackgroundConnect(ws, url, options, self._wake_on_pending if self.loop.can_wake else None)
                 self.pending = pending
                 self._poll_pending(pending)
                 return
-            ws.connect(app.url, **options)
+            ws.connect(url, **options)
         except Exception as exc:  # any failure to connect goes to on_error, then the rule
             if ws is not None:
                 ws.shutdown()
@@ -188,7 +253,7 @@ class Runner:
             self.pending_poll.cancel()
             self.pending_poll = None
         if not pending.done.is_set():
-            if self.app.keep_running:
+            if self.wanted:
                 self._poll_pending(pending)
             else:
                 self._stop_waiting()
@@ -202,7 +267,6 @@ class Runner:
         return False
 
     def _opened(self, ws: WebSocket) -> None:
-        app = self.app
         raw = ws.conn.sock
         assert raw is not None
         try:
@@ -213,19 +277,17 @@ class Runner:
             return
         conn = Connection(ws, watch, self.clock())
         self.conn = conn
-        app.sock = ws
+        self._enter(RunState.OPEN)
         conn.reader = self.loop.watch(conn.watch, lambda: self._guard(self._on_readable, conn))
         self.keepalive.start()
         self._arm_tick()
         info("Websocket connected")
-        if not app.keep_running:  # close() arrived during the handshake
+        reconnected = self.opened_once
+        self.opened_once = True
+        if not self.wanted:  # close() arrived during the handshake: no on_open
             self.close_connection(conn, STATUS_NORMAL, b"", 3.0)
             return
-        if self.opened_once and app.on_reconnect is not None:
-            app._callback(app.on_reconnect)
-        else:
-            app._callback(app.on_open)
-        self.opened_once = True
+        self.owner.opened(ws, reconnected)
         if self.conn is conn and conn.more is None:
             # Frames may have come with the handshake answer, where select cannot see them;
             # read them from the dispatcher (run_forever(dispatcher=...) returns first).
@@ -251,7 +313,7 @@ class Runner:
             if type(event) is Ping and self.conn is conn and not link.writable():
                 self._pause(conn)  # the server floods pings and does not read the pongs
                 return True
-            if not self.app.keep_running and conn.deadline is None and self.conn is conn:
+            if not self.wanted and conn.deadline is None and self.conn is conn:
                 # keep_running = False set by a callback (an older way to stop): close properly
                 self.close_connection(conn, STATUS_NORMAL, b"", None)
         if self.conn is not conn:
@@ -334,29 +396,23 @@ class Runner:
             self._end(conn)
             return False
         # A protocol failure: the close frame is sent, the server should now close TCP.
+        self._enter(RunState.CLOSING)
         self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)
         return True
 
     def _handle(self, conn: Connection, event: Event) -> None:
-        app = self.app
         kind = type(event)
-        if not app.keep_running and kind is not Close:
-            return  # close() was called: like websocket-client, no callback but on_close from now on
-        if kind is Message:
-            app._deliver_message(event)  # type: ignore[arg-type]
-        elif kind is Fragment:
-            app._deliver_fragment(event, self.settings.skip_utf8_validation)  # type: ignore[arg-type]
-        elif kind is Ping:
-            app._callback(app.on_ping, event.payload)  # type: ignore[union-attr]
-        elif kind is Pong:
-            self.keepalive.pong_received()
-            app.latency = self.keepalive.latency
-            app.last_pong_tm = time.time()
-            app._callback(app.on_pong, event.payload)  # type: ignore[union-attr]
-        elif kind is Close:
+        if kind is Close:
             conn.close_event = self.last_close = event  # type: ignore[assignment]
-            conn.ws.close_frame = app.last_close_frame = ABNF(1, 0, 0, 0, ABNF.OPCODE_CLOSE, 0, event.payload)  # type: ignore[union-attr]
+            self._enter(RunState.CLOSING)
             self._set_deadline(conn, FAIL_CLOSE_TIMEOUT)  # for the server to close TCP
+        if not self.wanted and kind is not Close:
+            return  # close() was called: like websocket-client, no callback but on_close from now on
+        if kind is Pong:
+            self.keepalive.pong_received()
+            self.owner.ponged(event.payload, self.keepalive.latency)  # type: ignore[union-attr]
+        else:
+            self.owner.received(event)
 
     # ---------------------------------------------------------------- deadlines
 
@@ -386,7 +442,7 @@ class Runner:
         if conn.deadline is not None and self.clock() >= conn.deadline:
             self._end(conn)
             return
-        if not self.app.keep_running and conn.deadline is None:
+        if not self.wanted and conn.deadline is None:
             self.close_connection(conn, STATUS_NORMAL, b"", None)
             return
         conn.send_close_now()
@@ -404,12 +460,12 @@ class Runner:
             self.keepalive.stop()  # closing: no more pings, the closing deadline rules
             return
         try:
-            sent = conn.send_ping_now(self.app.ping_payload)
+            sent = conn.send_ping_now(self.ping_payload)
         except (WebSocketException, OSError) as exc:
             self._end(conn, exc)
             return
         if sent:
-            self.app.last_ping_tm = time.time()
+            self.owner.pinged()
             self.keepalive.ping_sent()
         else:
             # The silence deadline starts as if the ping had gone out; any data from the
@@ -421,12 +477,14 @@ class Runner:
     def close_connection(self, conn: Connection, status: int, reason: Any, timeout: Optional[float]) -> None:
         """Start the closing handshake of ``conn``; the loop ends it by ``timeout`` at the latest."""
         conn.closing = (status, reason)
+        self._enter(RunState.CLOSING)
         self._set_deadline(conn, 3.0 if timeout is None else timeout)
         if not conn.send_close_now():
             self._arm_tick()  # try again shortly, until the deadline
 
     def close(self, status: int = STATUS_NORMAL, reason: Any = b"", timeout: Optional[float] = 3) -> None:
         """``app.close()``: from the loop's thread, start closing; from another, also wait for the end."""
+        self.stopping = True
         conn = self.conn
         in_loop = threading.get_ident() == self.loop_ident
         if conn is None:
@@ -442,9 +500,8 @@ class Runner:
 
     def _stop_waiting(self) -> None:
         """close() between connections: drop the next attempt (pending or planned) and finish."""
-        if self.finished.is_set() or (self.retry is None and self.pending is None):
-            return
-        self._finish(self.last_close)  # which drops the planned or pending attempt
+        if self.state is RunState.RETRY_WAIT or self.pending is not None:
+            self._finish(self.last_close)  # which drops the planned or pending attempt
 
     def note_write_error(self, ws: WebSocket, exc: BaseException) -> None:
         """A send failed in some thread: that is why the connection ends (the loop reports it)."""
@@ -480,33 +537,29 @@ class Runner:
         conn.ws.shutdown()
         if conn.reader is None or conn.reader.cancel():
             conn.release_watch()  # otherwise the reader closes it on its last call
-        if self.app.sock is conn.ws:
-            self.app.sock = None
+        self.owner.lost(conn.ws)
         conn.ended.set()
 
     def _after(self, close: Optional[Close], error: Optional[BaseException], opened_at: Optional[float]) -> None:
         """Report how the connection (or attempt) ended; then reconnect or finish."""
-        app = self.app
-        if app.keep_running:  # not ended by close(): report it
+        if self.wanted:  # not ended by close(): report it
             if close is not None:
                 error = closed_by_server(close)
             elif error is None:
                 error = WebSocketConnectionClosedException("Connection to remote host was lost.")
-            app.has_errored = close is None
-            app._callback(app.on_error, error)
+            self.owner.report(error, close is None)
         else:
-            app.has_errored = False
+            self.owner.report(None, False)
         if not self._schedule_retry(close, error, opened_at):
-            if app.keep_running and error is not None:
+            if self.wanted and error is not None:
                 info(f"{error} - goodbye")
             self._finish(close)
 
     def _schedule_retry(self, close: Optional[Close], error: Optional[BaseException], opened_at: Optional[float]) -> bool:
-        app = self.app
-        if not app.keep_running or self.policy is None:
+        if not self.wanted or self.policy is None:
             return False
         code = close.code if close is not None else None
-        if not app.should_reconnect(code, error):
+        if not self.owner.should_reconnect(code, error):
             return False
         if opened_at is not None and self.clock() - opened_at >= getattr(self.policy, "reset_after", 0.0):
             self.attempt = 0
@@ -515,38 +568,29 @@ class Runner:
         if delay is None:
             return False
         info(f"{error} - reconnect in {delay:.3g} s (attempt {self.attempt})")
+        self._enter(RunState.RETRY_WAIT)
         self.retry = self.loop.call_later(delay, lambda: self._guard(self._on_retry))
         return True
 
     def _finish(self, close: Optional[Close]) -> None:
         """The run is over: release everything, then on_close (once)."""
-        if self.finished.is_set():
+        if self.state is RunState.FINISHED:
             return
-        self.finished.set()
-        app = self.app
+        self._enter(RunState.FINISHED)
         for planned in (self.retry, self.pending, self.pending_poll):
             if planned is not None:
                 planned.cancel()
         self.retry = self.pending = self.pending_poll = None
-        app.keep_running = False
-        app.sock = None
-        app.has_done_teardown = True
-        if app._run is self:
-            app._run = None
-        code, reason = close_args(close)
-        app._callback(app.on_close, code, reason)
+        self.owner.finished(*close_args(close))
 
     def interrupt(self, exc: BaseException) -> None:
         """KeyboardInterrupt or SystemExit: close at once, report, finish; the caller re-raises."""
-        if self.finished.is_set():
+        if self.state is RunState.FINISHED:
             return
-        app = self.app
-        app.keep_running = False
+        self.stopping = True
         conn = self.conn
         if conn is not None:
             self.close_connection(conn, STATUS_NORMAL, b"", 0)  # best effort, never blocking
             self._drop(conn)
-        app.has_errored = True
-        app._callback(app.on_error, exc)
+        self.owner.report(exc, True)
         self._finish(conn.close_event if conn is not None else self.last_close)
-
