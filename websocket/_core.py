@@ -99,7 +99,8 @@ class WebSocket(MessageMixin):
             opts.sslopt = self.sock_opt.sslopt
         if "max_size" in options:
             self.max_size = opts.max_size
-        opened = open_connection(url, opts, self.sock_opt.timeout, client_offer(opts))
+        offer = client_offer(opts.compression, opts.compression_options)
+        opened = open_connection(url, opts, self.sock_opt.timeout, offer)
         proto = ClientProtocol(
             max_size=self.max_size,
             extension=opened.extension,

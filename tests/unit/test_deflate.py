@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from websocket import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
-from websocket._net.options import ConnectOptions
 from websocket._sansio.deflate import (
     DEFAULT_MIN_SIZE,
+    DeflateOffer,
     DeflateSettings,
     Offer,
     PerMessageDeflate,
@@ -24,6 +24,8 @@ from websocket._sansio.deflate import (
     parse_extensions,
 )
 from websocket._sansio.events import Failure, Message
+from websocket._sansio.handshake import build_request
+from websocket._sansio.headers import HeadersLike, header_lines
 from websocket._sansio.protocol import ClientProtocol
 
 TEXT, BINARY, CONT, CLOSE, PING = 1, 2, 0, 8, 9
@@ -64,9 +66,8 @@ def failure_code(evs: list[Any]) -> int:
 
 
 def test_default_offer_prefers_context_takeover_and_also_offers_to_give_it_up() -> None:
-    offer = client_offer(ConnectOptions())
-    assert offer is not None
-    assert offer[0] == (
+    offer = client_offer()
+    assert offer.header == (
         "permessage-deflate; client_max_window_bits, permessage-deflate; client_max_window_bits; client_no_context_takeover"
     )
 
@@ -88,12 +89,12 @@ def test_default_offer_prefers_context_takeover_and_also_offers_to_give_it_up() 
     ],
 )
 def test_offer_follows_compression_options(options: dict[str, Any], header: str) -> None:
-    offer = client_offer(ConnectOptions(compression_options=options))
-    assert offer is not None and offer[0] == header
+    offer = client_offer(compression_options=options)
+    assert offer.header == header
 
 
 def test_no_offer_without_compression() -> None:
-    assert client_offer(ConnectOptions(compression=None)) is None
+    assert client_offer(compression=None).header == ""
 
 
 @pytest.mark.parametrize(
@@ -114,14 +115,14 @@ def test_no_offer_without_compression() -> None:
 )
 def test_bad_compression_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        client_offer(ConnectOptions(compression_options=options))
+        client_offer(compression_options=options)
 
 
 def test_bad_compression_values_are_refused() -> None:
     with pytest.raises(ValueError, match="compression must be 'deflate' or None"):
-        client_offer(ConnectOptions(compression="gzip"))
+        client_offer(compression="gzip")
     with pytest.raises(TypeError, match="compression_options must be a dict"):
-        client_offer(ConnectOptions(compression_options=[("level", 1)]))  # type: ignore[arg-type]
+        client_offer(compression_options=[("level", 1)])  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------ the negotiation
@@ -242,65 +243,52 @@ def test_nothing_offered_means_nothing_can_be_accepted() -> None:
 # --------------------------------------------- negotiating from the user's header
 
 
-def accept_with(opts: ConnectOptions, answer: str) -> PerMessageDeflate:
-    offer = client_offer(opts)
-    assert offer is not None
-    if callable(opts.header):
-        opts.header()  # what _opening does when it builds the request
-    got = offer[1](answer)
-    assert isinstance(got, PerMessageDeflate)
-    return got
+def offered_by(offer: DeflateOffer, header: HeadersLike) -> Optional[str]:
+    """What a request built with the user's ``header`` really offers."""
+    own = offer.header or None
+    request = build_request(resource="/", host="h", origin=None, header_lines=header_lines(header), extensions=own)
+    return request.extensions_offered
+
+
+def accept_with(header: HeadersLike, answer: str, compression: Optional[str] = "deflate") -> PerMessageDeflate:
+    offer = client_offer(compression)
+    return offer.accept(answer, offered_by(offer, header))
+
+
+def test_own_offer_is_accepted_when_the_request_carries_it() -> None:
+    offer = client_offer()
+    assert offer.accept("permessage-deflate", offer.header).client_no_context_takeover is False
 
 
 def test_user_header_offer_is_what_the_answer_is_checked_against() -> None:
-    opts = ConnectOptions(header=["Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"])
+    header = ["Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"]
     # The server need not repeat the client's hint (RFC 7692 7.1.1.2): the client keeps its promise.
-    assert accept_with(opts, "permessage-deflate").client_no_context_takeover
-    opts = ConnectOptions(header={"Sec-WebSocket-Extensions": "permessage-deflate"})
-    offer = client_offer(opts)
-    assert offer is not None
+    assert accept_with(header, "permessage-deflate").client_no_context_takeover
     with pytest.raises(WebSocketHandshakeException, match="client_max_window_bits was not offered"):
-        offer[1]("permessage-deflate; client_max_window_bits=10")
+        accept_with({"Sec-WebSocket-Extensions": "permessage-deflate"}, "permessage-deflate; client_max_window_bits=10")
 
 
 def test_user_header_is_negotiated_even_with_compression_off() -> None:
-    opts = ConnectOptions(compression=None, header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"])
-    offer = client_offer(opts)
-    assert offer is not None and offer[0] == ""
-    assert accept_with(opts, "permessage-deflate; client_max_window_bits=9").client_max_window_bits == 9
+    header = ["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"]
+    assert client_offer(compression=None).header == ""
+    assert accept_with(header, "permessage-deflate; client_max_window_bits=9", None).client_max_window_bits == 9
 
 
-def test_callable_header_still_runs_once_per_request() -> None:
-    calls: list[int] = []
-
-    def header() -> list[str]:
-        calls.append(1)
-        return ["Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10", "X-Token: t"]
-
-    opts = ConnectOptions(header=header)
-    offer = client_offer(opts)
-    assert offer is not None and calls == []
-    assert opts.header() == ["Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10", "X-Token: t"]
-    assert calls == [1]
+def test_user_header_with_server_window_bits_must_be_answered() -> None:
+    header = ["Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10", "X-Token: t"]
     with pytest.raises(WebSocketHandshakeException, match="server_max_window_bits=10 was requested"):
-        offer[1]("permessage-deflate")
-    assert offer[1]("permessage-deflate; server_max_window_bits=10").server_max_window_bits == 10  # type: ignore[attr-defined]
+        accept_with(header, "permessage-deflate")
+    assert accept_with(header, "permessage-deflate; server_max_window_bits=10").server_max_window_bits == 10  # type: ignore[attr-defined]
 
 
 def test_user_header_with_another_extension_chosen_fails_clearly() -> None:
-    opts = ConnectOptions(header=["Sec-WebSocket-Extensions: permessage-deflate, x-webkit-deflate-frame"])
-    offer = client_offer(opts)
-    assert offer is not None
     with pytest.raises(WebSocketHandshakeException, match="does not support"):
-        offer[1]("x-webkit-deflate-frame")
+        accept_with(["Sec-WebSocket-Extensions: permessage-deflate, x-webkit-deflate-frame"], "x-webkit-deflate-frame")
 
 
 def test_user_header_with_a_bad_offer_fails_clearly_when_accepted() -> None:
-    opts = ConnectOptions(header=["Sec-WebSocket-Extensions: permessage-deflate; bogus"])
-    offer = client_offer(opts)
-    assert offer is not None
     with pytest.raises(WebSocketHandshakeException, match="header given in header="):
-        offer[1]("permessage-deflate")
+        accept_with(["Sec-WebSocket-Extensions: permessage-deflate; bogus"], "permessage-deflate")
 
 
 # ------------------------------------------------- RFC 7692 section 7.2.3 vectors

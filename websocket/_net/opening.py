@@ -20,11 +20,12 @@ import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from .._cookiejar import CookieJar, SimpleCookieJar
 from .._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
 from .._logging import _trace, dump
+from .._sansio.deflate import DeflateOffer
 from .._sansio.handshake import HandshakeRequest, Response, build_request, check_upgrade
 from .._sansio.headers import HeadersLike, header_lines
 from .._sansio.protocol import Extension
@@ -67,7 +68,7 @@ def open_connection(
     url: str,
     opts: ConnectOptions,
     timeout: Optional[float],
-    extension_offer: Optional[tuple[str, Callable[[str], Extension]]] = None,
+    extension_offer: Optional[DeflateOffer] = None,
 ) -> Opened:
     """Connect, upgrade and follow redirects; the socket is closed on any failure."""
     deadline = Deadline(timeout)
@@ -95,7 +96,7 @@ def open_connection(
             if response.status != 101:
                 raise _bad_status(response, leftover, sock, deadline)
             chosen: list[Extension] = []
-            negotiate = None if extension_offer is None else _collector(extension_offer[1], chosen)
+            negotiate = None if extension_offer is None else _collector(extension_offer, request, chosen)
             subprotocol = check_upgrade(response, request, negotiate)
             sock.settimeout(timeout)
             return Opened(sock, hop.target, response, subprotocol, leftover, chosen[0] if chosen else None)
@@ -104,11 +105,11 @@ def open_connection(
             raise
 
 
-def _collector(accept: Callable[[str], Extension], chosen: list[Extension]) -> Callable[[str], None]:
-    """Wrap the extension negotiator so the accepted extension is kept."""
+def _collector(offer: DeflateOffer, request: HandshakeRequest, chosen: list[Extension]) -> Callable[[str], None]:
+    """Accept the server's answer against what the request really offered, and keep the extension."""
 
     def negotiate(value: str) -> None:
-        chosen.append(accept(value))
+        chosen.append(offer.accept(value, request.extensions_offered))
 
     return negotiate
 
@@ -223,7 +224,7 @@ def _build(
     hop: _Hop,
     opts: ConnectOptions,
     jar: Optional[SimpleCookieJar],
-    extension_offer: Optional[tuple[str, Any]],
+    extension_offer: Optional[DeflateOffer],
 ) -> HandshakeRequest:
     target = hop.target
     lines = _user_lines(opts)
@@ -242,7 +243,7 @@ def _build(
         subprotocols=opts.subprotocols,
         header_lines=lines,
         cookie=cookie,
-        extensions=extension_offer[0] if extension_offer else None,
+        extensions=extension_offer.header or None if extension_offer else None,
         connection=_connection_value(opts.connection),
     )
 

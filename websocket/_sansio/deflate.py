@@ -22,15 +22,13 @@ import functools
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from .._exceptions import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
-from .._net.options import ConnectOptions
-from .headers import HeadersLike, header_lines
-from .protocol import Extension
 
 __all__ = [
     "client_offer",
+    "DeflateOffer",
     "DeflateSettings",
     "Offer",
     "PerMessageDeflate",
@@ -54,7 +52,6 @@ COMPRESSION_OPTIONS = (
     "min_size",
 )
 
-Accept = Callable[[str], Extension]
 Params = list[tuple[str, Optional[str]]]
 ExtensionList = list[tuple[str, Params]]
 
@@ -433,36 +430,8 @@ def _quoted(value: str, pos: int) -> tuple[str, int]:
 # ------------------------------------------------------------ the client's offer
 
 
-class _UserExtensions:
-    """Keeps the Sec-WebSocket-Extensions the user put in ``header``, seen when the request is built.
-
-    A callable ``header`` is wrapped, not called here, so it still runs once
-    per handshake attempt, as websocket-client does.
-    """
-
-    def __init__(self, header: Union[HeadersLike, Callable[[], HeadersLike]]) -> None:
-        self._header = header
-        self.value: Optional[str] = None
-        if not callable(header):
-            self._record(header)
-
-    def __call__(self) -> HeadersLike:
-        assert callable(self._header)
-        got = self._header()
-        self._record(got)
-        return got
-
-    def _record(self, header: HeadersLike) -> None:
-        values = [
-            line.split(":", 1)[1].strip()
-            for line in header_lines(header)
-            if line.split(":", 1)[0].strip().lower() == "sec-websocket-extensions"
-        ]
-        self.value = ", ".join(values) if values else None
-
-
 def _user_offers(value: str) -> list[Offer]:
-    """The permessage-deflate offers in the user's own header, in order."""
+    """The permessage-deflate offers in a header the user wrote, in order."""
     try:
         offered: ExtensionList = parse_extensions(value)
         return [Offer.from_params(params, response=False) for name, params in offered if name.lower() == NAME]
@@ -472,29 +441,35 @@ def _user_offers(value: str) -> list[Offer]:
         ) from exc
 
 
-def client_offer(opts: ConnectOptions) -> Optional[tuple[str, Accept]]:
-    """The Sec-WebSocket-Extensions offer for these options and the function that accepts the answer.
+@dataclass(frozen=True)
+class DeflateOffer:
+    """What this client offers (``header``, empty for none) and how it accepts the server's answer."""
+
+    header: str
+    offers: tuple[Offer, ...]
+    settings: DeflateSettings
+
+    def accept(self, answer: str, offered: Optional[str]) -> PerMessageDeflate:
+        """The extension for the server's Sec-WebSocket-Extensions ``answer`` to what the request ``offered``.
+
+        ``offered`` is the request's own Sec-WebSocket-Extensions value: this
+        offer, or the one the user wrote in ``header=``, which then replaces it.
+        """
+        offers = self.offers if offered == self.header else _user_offers(offered or "")
+        return negotiate(answer, offers, self.settings)
+
+
+def client_offer(compression: Optional[str] = "deflate", compression_options: Optional[Mapping[str, Any]] = None) -> DeflateOffer:
+    """The permessage-deflate offer for these options.
 
     ``compression`` is "deflate" (offer permessage-deflate) or None (offer
-    nothing). A Sec-WebSocket-Extensions header passed in ``header`` replaces
-    the offer, and the answer is then checked against that header, whatever
-    ``compression`` says. None when there is nothing to negotiate.
+    nothing; a header the user wrote is still negotiated).
     """
-    if opts.compression not in ("deflate", None):
-        raise ValueError(f"compression must be 'deflate' or None, not {opts.compression!r}")
-    settings = DeflateSettings.from_options(opts.compression_options)
-    own, own_header = _own_offers(settings) if opts.compression is not None else ((), "")
-    if opts.header is None and not own:
-        return None
-    user = _UserExtensions(opts.header)
-    if callable(opts.header):
-        opts.header = user
-
-    def accept(value: str) -> Extension:
-        offers = own if user.value is None else _user_offers(user.value)
-        return negotiate(value, offers, settings)
-
-    return own_header, accept
+    if compression not in ("deflate", None):
+        raise ValueError(f"compression must be 'deflate' or None, not {compression!r}")
+    settings = DeflateSettings.from_options(compression_options)
+    own, own_header = _own_offers(settings) if compression is not None else ((), "")
+    return DeflateOffer(own_header, own, settings)
 
 
 @functools.lru_cache(maxsize=16)
