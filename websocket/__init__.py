@@ -7,8 +7,6 @@
     ws.close()
 """
 
-from __future__ import annotations
-
 from ._abnf import *  # noqa: F403
 from ._abnf import __all__ as _abnf_all
 from ._app import WebSocketApp, set_reconnect

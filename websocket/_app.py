@@ -40,6 +40,7 @@ from ._loop.reconnect import ReconnectPolicy, reconnect_policy
 from ._loop.reconnect import should_reconnect as _default_rule
 from ._loop.runner import Runner
 from ._sansio.events import Close, Event, Fragment, Message, Ping
+from ._sansio.frames import OP_CONT, OP_TEXT
 from ._sansio.headers import HeadersLike
 from ._socket import getdefaulttimeout
 from ._wsmessage import message_from_event
@@ -51,7 +52,6 @@ RECONNECT: Union[float, ReconnectPolicy] = 0
 
 Callback = Optional[Callable[..., Any]]
 Header = Union[HeadersLike, Callable[[], HeadersLike]]
-_TEXT, _CONT = 1, 0
 
 
 def set_reconnect(reconnectInterval: Union[float, ReconnectPolicy]) -> None:  # noqa: N803 - websocket-client's name
@@ -307,12 +307,12 @@ class WebSocketApp:
 
     def _deliver_fragment(self, frame: Fragment, skip_utf8_validation: bool) -> None:
         """Hand a frame of a fragmented message to on_data and on_cont_message (or on_message, first frame)."""
-        if frame.opcode == _CONT:
-            self._callback(self.on_data, frame.data, _CONT, frame.fin)
+        if frame.opcode == OP_CONT:
+            self._callback(self.on_data, frame.data, OP_CONT, frame.fin)
             self._callback(self.on_cont_message, frame.data, frame.fin)
             return
         data: Any = frame.data
-        if frame.opcode == _TEXT and not skip_utf8_validation:
+        if frame.opcode == OP_TEXT and not skip_utf8_validation:
             try:
                 data = frame.data.decode("utf-8")
             except UnicodeDecodeError:

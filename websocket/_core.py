@@ -23,7 +23,6 @@ from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
     WebSocketException,
-    WebSocketPayloadException,
     WebSocketTimeoutException,
 )
 from ._handshake import handshake_response
@@ -33,15 +32,16 @@ from ._net.opening import open_connection
 from ._net.options import UNSET, ConnectOptions
 from ._sansio.deflate import client_offer
 from ._sansio.events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
+from ._sansio.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
 from ._sansio.protocol import DEFAULT_MAX_SIZE, ClientProtocol
 from ._socket import getdefaulttimeout, sock_opt
+from ._wsmessage import decode_text
 
 __all__ = ["WebSocket", "create_connection"]
 
 Payload = Union[bytes, bytearray, memoryview, str]
 Timeout = Optional[float]
 
-_TEXT, _BINARY, _CLOSE, _PING, _PONG = 1, 2, 8, 9, 10
 # Shared by every WebSocket given no connect defaults (never written to): one dict less per connection.
 _NO_DEFAULTS: Mapping[str, Any] = MappingProxyType({})
 
@@ -239,7 +239,7 @@ class WebSocket(MessageMixin):
         if type(payload) is bytes:
             data = payload
         elif isinstance(payload, str):
-            data = payload.encode("utf-8") if opcode == _TEXT else payload.encode("latin-1")
+            data = payload.encode("utf-8") if opcode == OP_TEXT else payload.encode("latin-1")
         else:
             data = bytes(payload)
         conn = self._conn
@@ -253,11 +253,11 @@ class WebSocket(MessageMixin):
 
     def send_text(self, text_data: str) -> int:
         """Send a text message."""
-        return self.send(text_data, _TEXT)
+        return self.send(text_data, OP_TEXT)
 
     def send_bytes(self, data: Union[bytes, bytearray, memoryview]) -> int:
         """Send a binary message."""
-        return self.send(data, _BINARY)
+        return self.send(data, OP_BINARY)
 
     send_binary = send_bytes
 
@@ -300,13 +300,13 @@ class WebSocket(MessageMixin):
         event = self._receive(timeout, False)
         if type(event) is Message:
             data = event.data
-            if event.opcode == _TEXT and not isinstance(data, str):
-                return _decode(data)
+            if event.opcode == OP_TEXT and not isinstance(data, str):
+                return decode_text(data)
             return data
         if type(event) is Fragment:
-            if event.opcode == _TEXT:
-                return _decode(event.data)
-            return event.data if event.opcode == _BINARY else ""
+            if event.opcode == OP_TEXT:
+                return decode_text(event.data)
+            return event.data if event.opcode == OP_BINARY else ""
         return ""
 
     def recv_data(self, control_frame: bool = False, timeout: Any = UNSET) -> tuple[int, bytes]:
@@ -380,7 +380,7 @@ class WebSocket(MessageMixin):
         conn = self._conn
         conn.answer(event, following)
         if isinstance(event, Close):
-            self.close_frame = ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
+            self.close_frame = ABNF(1, 0, 0, 0, OP_CLOSE, 0, event.payload)
             self._closed.set()
         elif isinstance(event, Failure):
             conn.drain(FAIL_CLOSE_TIMEOUT)  # so the failing close frame is not lost to a reset
@@ -484,13 +484,6 @@ def _trace_received(event: Event) -> None:
     trace(f"++Rcv decoded: fin={fin} opcode={event.opcode} data={raw!r}")  # type: ignore[union-attr]
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WebSocketPayloadException(f"cannot decode text message: {exc}") from exc
-
-
 def _to_abnf(event: Event) -> ABNF:
     if type(event) is Message:
         data = event.data
@@ -498,11 +491,11 @@ def _to_abnf(event: Event) -> ABNF:
     if type(event) is Fragment:
         return ABNF(int(event.fin), 0, 0, 0, event.opcode, 0, event.data)
     if isinstance(event, Ping):
-        return ABNF(1, 0, 0, 0, _PING, 0, event.payload)
+        return ABNF(1, 0, 0, 0, OP_PING, 0, event.payload)
     if isinstance(event, Pong):
-        return ABNF(1, 0, 0, 0, _PONG, 0, event.payload)
+        return ABNF(1, 0, 0, 0, OP_PONG, 0, event.payload)
     if isinstance(event, Close):
-        return ABNF(1, 0, 0, 0, _CLOSE, 0, event.payload)
+        return ABNF(1, 0, 0, 0, OP_CLOSE, 0, event.payload)
     raise AssertionError(f"not a frame event: {event!r}")  # pragma: no cover
 
 

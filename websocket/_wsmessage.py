@@ -95,7 +95,7 @@ def message_from_event(event: Event) -> WSMessage:
     if isinstance(event, Message):
         data = event.data
         if event.opcode == Opcode.TEXT:
-            return WSMessage(WSMsgType.TEXT, data if isinstance(data, str) else _decode(data))
+            return WSMessage(WSMsgType.TEXT, data if isinstance(data, str) else decode_text(data))
         return WSMessage(WSMsgType.BINARY, data)
     if isinstance(event, Ping):
         return WSMessage(WSMsgType.PING, event.payload)
@@ -129,11 +129,19 @@ def is_normal_close(code: int) -> bool:
     return code in NORMAL_CLOSE_CODES
 
 
-def closed_error(code: int, reason: Optional[str]) -> WebSocketConnectionClosedException:
-    """The exception for "the server closed the connection", worded like websocket-client's."""
-    how = "normally " if is_normal_close(code) else ""
-    text = f"Connection closed {how}(code {code})" + (f": {reason}" if reason else "")
-    return WebSocketConnectionClosedException(text, status_code=code, reason=reason)
+def closed_error(
+    code: Optional[int], reason: Optional[str], *, normal: Optional[bool] = None
+) -> WebSocketConnectionClosedException:
+    """The exception for "the server closed the connection", worded like websocket-client's.
+
+    ``normal`` says whether to call the close normal (default: 1000, 1001 and no code).
+    """
+    if code is None:
+        text = "Connection closed"
+    else:
+        how = "normally " if (is_normal_close(code) if normal is None else normal) else ""
+        text = f"Connection closed {how}(code {code})"
+    return WebSocketConnectionClosedException(text + (f": {reason}" if reason else ""), status_code=code, reason=reason)
 
 
 def describe(msg: WSMessage) -> str:
@@ -147,7 +155,8 @@ def _short(data: Any, limit: int = 40) -> str:
     return repr(data)
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """Text payload bytes as str; WebSocketPayloadException (cause chained) when they are not UTF-8."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -20,6 +20,7 @@ from .._dispatcher import Handle
 from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from .._logging import debug
 from .._sansio.events import Close
+from .._wsmessage import closed_error
 
 __all__ = ["Connection", "BackgroundConnect", "ATTEMPT_TIMEOUT", "watch_socket", "closed_by_server", "close_args"]
 
@@ -144,17 +145,9 @@ class Connection:
 
 
 def closed_by_server(close: Close) -> WebSocketConnectionClosedException:
-    """The exception websocket-client 1.9 hands to on_error for a server's close frame."""
+    """The exception websocket-client 1.9 hands to on_error for a server's close frame (only 1000 is "normally")."""
     code, reason = close_args(close)
-    if code is None:
-        text = "Connection closed"
-    elif code == STATUS_NORMAL:
-        text = "Connection closed normally (code 1000)"
-    else:
-        text = f"Connection closed (code {code})"
-    if reason:
-        text = f"{text}: {reason}"
-    return WebSocketConnectionClosedException(text, status_code=code, reason=reason)
+    return closed_error(code, reason, normal=code == STATUS_NORMAL)
 
 
 def close_args(close: Optional[Close]) -> tuple[Optional[int], Optional[str]]:

@@ -24,7 +24,7 @@ from .._exceptions import (
     WebSocketProtocolException,
 )
 from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
-from .frames import CloseCode, parse_close, serialize_close
+from .frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, CloseCode, parse_close, serialize_close
 from .mask import MaskKeys, build_frame
 from .utf8 import Utf8Decoder
 
@@ -44,7 +44,6 @@ EXACT_READ_THRESHOLD = 256 * 1024
 # any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
 MAX_READ = 64 * 1024 * 1024
 
-_TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
 # Idle connections share this empty queue instead of holding a deque of their own
 # (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
@@ -217,15 +216,15 @@ class ClientProtocol:
                 payload = data[start:end]
                 pos = end
                 if b0 == 0x82:
-                    events.append(Message(_BINARY, payload))
+                    events.append(Message(OP_BINARY, payload))
                 elif self.validate_utf8:
                     try:
-                        events.append(Message(_TEXT, payload.decode("utf-8")))
+                        events.append(Message(OP_TEXT, payload.decode("utf-8")))
                     except UnicodeDecodeError as exc:
                         self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
                         return
                 else:
-                    events.append(Message(_TEXT, payload))
+                    events.append(Message(OP_TEXT, payload))
                 continue
             if not self._check_header(b0, b1, length):
                 return
@@ -254,18 +253,18 @@ class ClientProtocol:
         problem = None
         if b1 & 0x80:
             problem = "the server sent a masked frame"
-        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (_TEXT, _BINARY)):
+        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (OP_TEXT, OP_BINARY)):
             problem = f"reserved bits set in a frame (rsv={(b0 >> 4) & 7})"
-        elif opcode not in (_CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG):
+        elif opcode not in (OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG):
             problem = f"reserved opcode {opcode:#x}"
         elif opcode >= 8:
             if not b0 & 0x80:
                 problem = "fragmented control frame"
             elif length > 125:
                 problem = f"control frame with a {length}-byte payload"
-        elif opcode == _CONT and not self._msg_opcode:
+        elif opcode == OP_CONT and not self._msg_opcode:
             problem = "continuation frame without a message to continue"
-        elif opcode != _CONT and self._msg_opcode:
+        elif opcode != OP_CONT and self._msg_opcode:
             problem = "new data frame inside a fragmented message"
         elif length >> 63:
             problem = "frame length with the most significant bit set"
@@ -279,11 +278,11 @@ class ClientProtocol:
         return True
 
     def _begin_data_frame(self, b0: int, opcode: int, still_to_come: int) -> None:
-        if opcode != _CONT:
+        if opcode != OP_CONT:
             self._msg_opcode = opcode
             self._msg_compressed = bool(b0 & 0x40)
             self._msg_size = 0
-            if opcode == _TEXT and self.validate_utf8:
+            if opcode == OP_TEXT and self.validate_utf8:
                 self._decoder = Utf8Decoder()
         self._frame_fin = bool(b0 & 0x80)
         self._frame_left = still_to_come
@@ -347,9 +346,9 @@ class ClientProtocol:
         return True
 
     def _control_frame(self, opcode: int, payload: bytes) -> bool:
-        if opcode == _PING:
+        if opcode == OP_PING:
             self.events.append(Ping(payload))
-        elif opcode == _PONG:
+        elif opcode == OP_PONG:
             self.events.append(Pong(payload))
         else:
             try:
@@ -388,7 +387,7 @@ class ClientProtocol:
         """
         if isinstance(event, Ping):
             if self.close_sent is None:
-                self._out.append(self._frame(_PONG, event.payload))
+                self._out.append(self._frame(OP_PONG, event.payload))
         elif isinstance(event, Close):
             self.close_rcvd = event
             if self.close_sent is None:
@@ -419,7 +418,7 @@ class ClientProtocol:
         if self.close_sent is not None or self.state is State.CLOSED:
             raise WebSocketConnectionClosedException("socket is already closed.")
         first = (0x80 if fin else 0) | opcode
-        if self.extension is not None and fin and opcode != _CONT:
+        if self.extension is not None and fin and opcode != OP_CONT:
             compressed = self.extension.compress(payload)
             if compressed is not None:
                 return build_frame(first | 0x40, compressed, self.mask_key(4))
@@ -433,12 +432,12 @@ class ClientProtocol:
     def send_ping(self, payload: bytes) -> bytes:
         """Return the wire bytes of a ping."""
         self._check_can_send()
-        return self._frame(_PING, _control_payload(payload))
+        return self._frame(OP_PING, _control_payload(payload))
 
     def send_pong(self, payload: bytes) -> bytes:
         """Return the wire bytes of a pong."""
         self._check_can_send()
-        return self._frame(_PONG, _control_payload(payload))
+        return self._frame(OP_PONG, _control_payload(payload))
 
     def send_close(self, code: int = CloseCode.NORMAL, reason: bytes | str = b"") -> bytes:
         """Start the closing handshake; returns the close frame (empty if one was sent)."""
@@ -450,7 +449,7 @@ class ClientProtocol:
 
     def _queue_close(self, payload: bytes) -> None:
         self.close_sent = payload
-        self._out.append(self._frame(_CLOSE, payload))
+        self._out.append(self._frame(OP_CLOSE, payload))
 
     def _check_can_send(self) -> None:
         if self.close_sent is not None or self.state is State.CLOSED:
