@@ -22,7 +22,7 @@ from ._loop.reconnect import Backoff, should_reconnect
 from ._sansio.frames import CloseCode, Opcode
 from ._socket import *  # noqa: F403
 from ._socket import __all__ as _socket_all
-from ._wsmessage import WebSocketMessageTypeError, WSMessage, WSMsgType
+from ._wsmessage import WSMessage, WSMsgType
 
 __version__ = "0.1.0"
 
@@ -43,5 +43,4 @@ __all__ = [
     "should_reconnect",
     "WSMessage",
     "WSMsgType",
-    "WebSocketMessageTypeError",
 ]

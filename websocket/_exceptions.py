@@ -9,11 +9,14 @@ for network and TLS faults::
           ├── WebSocketPayloadException       bad text or too big a message (1007 / 1009)
           ├── WebSocketConnectionClosedException
           ├── WebSocketTimeoutException
+          │    └── ProxyTimeoutError          also a WebSocketProxyException: the proxy did not answer in time
           ├── WebSocketProxyException
+          │    └── ProxyStatusError           the proxy answered CONNECT with a status other than 2xx
           ├── WebSocketBadStatusException     handshake answered with another status than 101
           ├── WebSocketAddressException       the host name could not be resolved
           ├── WebSocketHandshakeException     a 101 answer that is not a valid upgrade
-          └── WebSocketConcurrencyError       two threads receiving at once (also a RuntimeError)
+          ├── WebSocketConcurrencyError       two threads receiving at once (also a RuntimeError)
+          └── WebSocketMessageTypeError       a typed receive got another message type (also a TypeError)
 
 The names and constructor signatures match websocket-client so that existing
 ``except`` clauses keep working.
@@ -34,6 +37,9 @@ __all__ = [
     "WebSocketAddressException",
     "WebSocketHandshakeException",
     "WebSocketConcurrencyError",
+    "WebSocketMessageTypeError",
+    "ProxyStatusError",
+    "ProxyTimeoutError",
 ]
 
 
@@ -98,3 +104,28 @@ class WebSocketHandshakeException(WebSocketException):
 
 class WebSocketConcurrencyError(WebSocketException, RuntimeError):
     """A second thread tried to receive while another one was receiving."""
+
+
+class WebSocketMessageTypeError(WebSocketException, TypeError):
+    """A message had another type than the call asked for (``receive_str`` got BINARY, ...).
+
+    ``received`` is the ``WSMessage`` that was consumed, so nothing is lost.
+    Also a ``TypeError``, like aiohttp's ``WSMessageTypeError``.
+    """
+
+    def __init__(self, *args: Any, received: Any = None) -> None:
+        super().__init__(*args)
+        self.received = received
+
+
+class ProxyStatusError(WebSocketProxyException):
+    """The HTTP proxy answered CONNECT with a status other than 2xx (``status_code``, ``status_message``)."""
+
+    def __init__(self, message: str, status_code: int, status_message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.status_message = status_message
+
+
+class ProxyTimeoutError(WebSocketProxyException, WebSocketTimeoutException):
+    """The proxy did not connect or answer in time (caught by either parent's ``except``)."""

@@ -17,13 +17,13 @@ from ._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
     WebSocketException,
+    WebSocketMessageTypeError,
     WebSocketTimeoutException,
 )
 from ._sansio.events import Event
 from ._sansio.frames import Opcode
 from ._wsmessage import (
     JSONLoads,
-    WebSocketMessageTypeError,
     WSMessage,
     WSMsgType,
     closed_error,

@@ -11,7 +11,11 @@ import enum
 import json
 from typing import Any, Callable, NamedTuple, Optional
 
-from ._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketPayloadException
+from ._exceptions import (
+    WebSocketConnectionClosedException,
+    WebSocketMessageTypeError,
+    WebSocketPayloadException,
+)
 from ._sansio.events import Close, Event, Message, Ping, Pong
 from ._sansio.frames import CloseCode, Opcode
 
@@ -71,18 +75,6 @@ class WSMessage(NamedTuple):
 
     def __repr__(self) -> str:
         return f"WSMessage(type={self.type!r}, data={_short(self.data)}, extra={self.extra!r})"
-
-
-class WebSocketMessageTypeError(WebSocketException, TypeError):
-    """A message had another type than the call asked for (``receive_str`` got BINARY, ...).
-
-    ``received`` is the ``WSMessage`` that was consumed, so nothing is lost.
-    Also a ``TypeError``, like aiohttp's ``WSMessageTypeError``.
-    """
-
-    def __init__(self, *args: Any, received: Optional[WSMessage] = None) -> None:
-        super().__init__(*args)
-        self.received = received
 
 
 def message_from_event(event: Event) -> WSMessage:

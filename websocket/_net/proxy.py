@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, Optional
 
 from .._exceptions import (
+    ProxyStatusError,
+    ProxyTimeoutError,
     WebSocketAddressException,
     WebSocketConnectionClosedException,
     WebSocketHandshakeException,
@@ -33,19 +35,6 @@ from .._url import ProxyConfig
 __all__ = ["ProxyStatusError", "ProxyTimeoutError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install python-socks"
-
-
-class ProxyStatusError(WebSocketProxyException):
-    """The HTTP proxy answered CONNECT with a status other than 2xx (``status_code``, ``status_message``)."""
-
-    def __init__(self, message: str, status_code: int, status_message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.status_message = status_message
-
-
-class ProxyTimeoutError(WebSocketProxyException, WebSocketTimeoutException):
-    """The proxy did not connect or answer in time (caught by either parent's ``except``)."""
 
 
 def open_via_proxy(
