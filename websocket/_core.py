@@ -290,7 +290,7 @@ class WebSocket(MessageMixin):
 
     # ------------------------------------------------------------- receiving
 
-    def recv(self, timeout: Any = UNSET) -> Union[str, bytes]:
+    def recv(self, timeout: Timeout = None) -> Union[str, bytes]:
         """Receive the next message: str for text, bytes for binary, "" when the server closed.
 
         ``timeout`` (seconds) bounds this call only, 0 polls; omitted or None,
@@ -309,17 +309,17 @@ class WebSocket(MessageMixin):
             return event.data if event.opcode == OP_BINARY else ""
         return ""
 
-    def recv_data(self, control_frame: bool = False, timeout: Any = UNSET) -> tuple[int, bytes]:
+    def recv_data(self, control_frame: bool = False, timeout: Timeout = None) -> tuple[int, bytes]:
         """Receive the next message as (opcode, bytes); text is not decoded."""
         opcode, frame = self.recv_data_frame(control_frame, timeout)
         return opcode, frame.data  # type: ignore[return-value]
 
-    def recv_data_frame(self, control_frame: bool = False, timeout: Any = UNSET) -> tuple[int, ABNF]:
+    def recv_data_frame(self, control_frame: bool = False, timeout: Timeout = None) -> tuple[int, ABNF]:
         """Receive the next message (or control frame when asked) as (opcode, ABNF)."""
         frame = _to_abnf(self._receive(timeout, control_frame))
         return frame.opcode, frame
 
-    def recv_frame(self, timeout: Any = UNSET) -> ABNF:
+    def recv_frame(self, timeout: Timeout = None) -> ABNF:
         """Receive the next frame as it came: fragments one by one, pings not answered.
 
         From the first call on, the connection delivers data frames one by one
@@ -328,7 +328,7 @@ class WebSocket(MessageMixin):
         self._proto.deliver_frames()
         return _to_abnf(self._receive(timeout, True, raw=True))
 
-    def _receive(self, timeout: Any, control: bool, raw: bool = False) -> Event:
+    def _receive(self, timeout: Timeout, control: bool, raw: bool = False) -> Event:
         readlock = self._conn.readlock
         if not readlock.acquire(blocking=False):
             raise WebSocketConcurrencyError("another thread is already receiving on this connection")
@@ -337,7 +337,7 @@ class WebSocket(MessageMixin):
         finally:
             readlock.release()
 
-    def _next_event(self, timeout: Any, control: bool, raw: bool = False) -> Event:
+    def _next_event(self, timeout: Timeout, control: bool, raw: bool = False) -> Event:
         """Return the next message (and control event if ``control``); caller holds readlock.
 
         ``raw`` hands pings and pongs over without answering them.
@@ -345,7 +345,7 @@ class WebSocket(MessageMixin):
         conn = self._conn
         proto = conn.proto
         events = proto.events
-        deadline = None if timeout is UNSET or timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         per_call = deadline is not None
         reads = 0
         while True:
