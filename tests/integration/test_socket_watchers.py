@@ -43,16 +43,22 @@ def _drain_like_kubernetes(ws: websocket.WebSocket, stop: threading.Event) -> li
     return got
 
 
-def test_a_burst_of_frames_in_one_write_is_seen_frame_by_frame(raw_server, connect) -> None:
-    burst = b"".join(build_frame(OP_BINARY, bytes([1]) + b"x" * n) for n in (10, 20, 30))
+def _serving(raw_server, connect, wire: bytes = b"", *, with_101: bytes = b"") -> tuple[websocket.WebSocket, threading.Event]:
+    """A connection to a server that sends ``with_101`` in the handshake's write, then ``wire``, then waits."""
     release = threading.Event()
 
     def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(burst)
+        conn.handshake(trailer=with_101)
+        if wire:
+            conn.send_raw(wire)
         release.wait(WAIT)
 
-    ws = connect(raw_server(script).url)
+    return connect(raw_server(script).url), release
+
+
+def test_a_burst_of_frames_in_one_write_is_seen_frame_by_frame(raw_server, connect) -> None:
+    burst = b"".join(build_frame(OP_BINARY, bytes([1]) + b"x" * n) for n in (10, 20, 30))
+    ws, release = _serving(raw_server, connect, burst)
     try:
         got: list[bytes] = []
         while len(got) < 3 and _readable(ws, 2.0):
@@ -65,14 +71,7 @@ def test_a_burst_of_frames_in_one_write_is_seen_frame_by_frame(raw_server, conne
 def test_a_close_frame_behind_data_is_seen_without_waiting_for_tcp(raw_server, connect) -> None:
     # The server sends its output and its close frame at once, then keeps TCP open.
     wire = build_frame(OP_BINARY, b"\x01" + b"o" * 70_000) + build_frame(OP_CLOSE, close_payload(1000, ""))
-    release = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(wire)
-        release.wait(WAIT)
-
-    ws = connect(raw_server(script).url)
+    ws, release = _serving(raw_server, connect, wire)
     started = time.monotonic()
     try:
         got = _drain_like_kubernetes(ws, release)
@@ -84,13 +83,7 @@ def test_a_close_frame_behind_data_is_seen_without_waiting_for_tcp(raw_server, c
 
 
 def test_frames_sent_with_the_handshake_answer_are_visible_on_the_socket(raw_server, connect) -> None:
-    release = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake(trailer=build_frame(OP_TEXT, b"hello") + build_frame(OP_TEXT, b"again"))
-        release.wait(WAIT)
-
-    ws = connect(raw_server(script).url)
+    ws, release = _serving(raw_server, connect, with_101=build_frame(OP_TEXT, b"hello") + build_frame(OP_TEXT, b"again"))
     try:
         assert _readable(ws, 2.0), "the frames behind the 101 are hidden from poll"
         assert ws.recv() == "hello"
@@ -103,14 +96,7 @@ def test_frames_sent_with_the_handshake_answer_are_visible_on_the_socket(raw_ser
 
 def test_control_frames_between_messages_do_not_hide_what_follows(raw_server, connect) -> None:
     wire = build_frame(OP_PING, b"p") + build_frame(OP_TEXT, b"one") + build_frame(OP_TEXT, b"two")
-    release = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(wire)
-        release.wait(WAIT)
-
-    ws = connect(raw_server(script).url)
+    ws, release = _serving(raw_server, connect, wire)
     try:
         assert _readable(ws, 2.0)
         assert ws.recv() == "one"  # the ping before it is answered on the way
@@ -121,14 +107,7 @@ def test_control_frames_between_messages_do_not_hide_what_follows(raw_server, co
 
 
 def test_fileno_is_watched_too(raw_server, connect) -> None:
-    release = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(build_frame(OP_TEXT, b"a") + build_frame(OP_TEXT, b"b"))
-        release.wait(WAIT)
-
-    ws = connect(raw_server(script).url)
+    ws, release = _serving(raw_server, connect, build_frame(OP_TEXT, b"a") + build_frame(OP_TEXT, b"b"))
     fd = ws.fileno()
     try:
         results = []
@@ -144,14 +123,7 @@ def test_a_plain_recv_loop_still_reads_ahead(raw_server, connect) -> None:
     # Nobody took the socket: one read may bring many frames (the fast path).
     count = 200
     wire = b"".join(build_frame(OP_TEXT, str(i).encode()) for i in range(count))
-    release = threading.Event()
-
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_raw(wire)
-        release.wait(WAIT)
-
-    ws = connect(raw_server(script).url)
+    ws, release = _serving(raw_server, connect, wire)
     try:
         assert [ws.recv(timeout=WAIT) for _ in range(count)] == [str(i) for i in range(count)]
         assert not ws.conn.watched

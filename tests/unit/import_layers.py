@@ -1,7 +1,7 @@
 """The package's import graph, read from the source: units, arrows, layers.
 
 A unit is a subpackage (``_sansio``, ``_net``, ``_loop``, ``_cli``) or a
-top-level module. Run ``python tests/unit/_layers.py`` to print the layers,
+top-level module. Run ``python tests/unit/import_layers.py`` to print the layers,
 bottom up, with what each unit imports; ``tests/unit/test_layers.py`` holds
 the rules (no circle; the sans-I/O core imports nothing above the exception
 tree; nothing in the core reaches sockets, threads or clocks).
