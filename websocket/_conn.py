@@ -15,10 +15,10 @@ socket (``select``/``poll`` on ``ws.sock`` or ``ws.fileno()`` before each
 handed out (``watched``), every read stops at the end of the current frame:
 what is not yet returned stays in the kernel, and the socket shows it. Frames
 that came with the handshake answer are never read ahead over plain TCP
-(the head is peeked, then taken exactly). Over TLS, bytes the TLS layer has
-already decrypted are invisible to ``poll`` whatever this library does: a
-watching caller must also look at ``ws.sock.pending()``, as with
-websocket-client; this library's own loops do.
+(the head is peeked, then taken exactly). Over TLS, frame-exact reads leave
+what is not yet returned in the TLS layer's own buffer, where poll cannot see
+it but ``ws.sock.pending()`` shows it: a watching caller must look at both, as
+with websocket-client (kubernetes does); this library's own waits do.
 """
 
 from __future__ import annotations
