@@ -17,7 +17,7 @@ from ._exceptions import (
     WebSocketHandshakeException,
     WebSocketTimeoutException,
 )
-from ._sansio.handshake import MAX_HEAD_SIZE, Response, find_head_end, parse_response_head
+from ._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_head_end, parse_response_head
 
 __all__ = [
     "DEFAULT_SOCKET_OPTION",
@@ -279,9 +279,12 @@ def read_http_head(
 
     The head is refused once it passes MAX_HEAD_SIZE, before more is read,
     and every read runs under ``deadline``. With ``exact`` (over plain TCP)
-    nothing past the head is read: the bytes returned are empty.
+    nothing past the head is read: the bytes returned are empty. An answer
+    that is not HTTP/1.x is refused on its first bytes, not waited on until
+    the deadline.
     """
     buf = b""
+    status_checked = False
     # Over plain TCP the head is peeked, then taken exactly: frames sent right behind
     # the 101 stay in the kernel, where a caller that waits on the socket sees them.
     peek = socket.MSG_PEEK if exact and hasattr(socket, "MSG_PEEK") and not isinstance(sock, ssl.SSLSocket) else 0
@@ -291,6 +294,8 @@ def read_http_head(
             raise WebSocketConnectionClosedException(f"the connection was closed during the {what}")
         scanned = len(buf)
         buf += chunk
+        if not status_checked:
+            status_checked = check_head_start(buf)
         end = find_head_end(buf, scanned)
         if peek:
             _take(sock, len(chunk) if end < 0 else end - scanned)

@@ -29,7 +29,14 @@ from websocket._net.opening import REDIRECT_STATUSES, _build, _Hop, _next_hop
 from websocket._net.options import ConnectOptions
 from websocket._sansio.deflate import DeflateSettings, PerMessageDeflate, negotiate
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
-from websocket._sansio.handshake import MAX_HEADERS, build_request, check_upgrade, find_head_end, parse_response_head
+from websocket._sansio.handshake import (
+    MAX_HEADERS,
+    build_request,
+    check_head_start,
+    check_upgrade,
+    find_head_end,
+    parse_response_head,
+)
 from websocket._sansio.protocol import MAX_READ, ClientProtocol, State
 from websocket._url import split_url
 
@@ -190,9 +197,17 @@ def handshake(data: bytes) -> None:
     pattern, head = data[0], data[1:]
     buf = b""
     end = -1
+    refused_early = False
+    status_checked = False
     for chunk in split(head, pattern & 0x7F):
         scanned = len(buf)
         buf += chunk
+        if not status_checked and not refused_early:
+            try:
+                status_checked = check_head_start(buf)
+            except WebSocketHandshakeException as exc:
+                assert str(exc)
+                refused_early = True
         end = find_head_end(buf, scanned)
         if end >= 0:
             break
@@ -204,6 +219,7 @@ def handshake(data: bytes) -> None:
     except WebSocketHandshakeException as exc:
         assert str(exc)
         return
+    assert not refused_early, "the early status check refused a head the parser takes"
     assert 0 <= response.status <= 999 and len(response.headers) <= MAX_HEADERS
     response.headers.as_compat_dict()
     jar = SimpleCookieJar()

@@ -192,6 +192,61 @@ def test_bad_compressed_frames_fail_the_connection(
     assert conn.client_close is not None and close_code(conn.client_close) == code
 
 
+def final_block(data: bytes) -> bytes:
+    """``data`` deflated into a stream ended by a final block (BFINAL set), nothing after it."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_FINISH)
+
+
+AFTER_FINAL = {  # what follows a final block in the payload, in one frame or in a last frame of its own
+    "garbage": b"garbage",
+    "a-second-stream": final_block(b"smuggled"),
+    "an-unstripped-tail": b"\x00\x00\xff\xff",
+    "one-zero-too-many": b"\x00\x00",
+}
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["same-frame", "next-frame"])
+@pytest.mark.parametrize("after", list(AFTER_FINAL.values()), ids=list(AFTER_FINAL))
+def test_data_after_the_final_deflate_block_fails_with_1002(raw_server: Any, connect: Any, after: bytes, split: bool) -> None:
+    # RFC 7692 7.2.2: such a payload is not valid deflate data; it used to be dropped silently.
+    body = final_block(b"Hello")
+
+    def then(conn: RawConn) -> None:
+        if split:
+            conn.send_frame(OP_TEXT, body, rsv=RSV1, fin=False)
+            conn.send_frame(OP_CONT, after)
+        else:
+            conn.send_frame(OP_TEXT, body + after, rsv=RSV1)
+        collect(conn)
+
+    srv = raw_server(answering(DEFLATE, then))
+    ws = connect(srv.url)
+    with pytest.raises(WebSocketProtocolException, match="after its final deflate block"):
+        ws.recv()
+    conn = srv.join()[0]
+    assert conn.client_close is not None and close_code(conn.client_close) == 1002
+
+
+def test_final_block_flushes_of_rfc_7692_are_accepted(raw_server: Any, connect: Any) -> None:
+    # 7.2.3.3: a sender without an empty-block flush may end each message with BFINAL,
+    # behind it the header byte of an empty stored block (or nothing); the next
+    # message then starts a new stream, under context takeover too.
+    rfc_example = bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x00])
+
+    def then(conn: RawConn) -> None:
+        conn.send_frame(OP_TEXT, rfc_example, rsv=RSV1)
+        conn.send_frame(OP_TEXT, final_block(b"no padding byte"), rsv=RSV1)
+        conn.send_frame(OP_TEXT, final_block(b"split"), rsv=RSV1, fin=False)
+        conn.send_frame(OP_CONT, b"\x00")
+        conn.send_frame(OP_TEXT, deflate(b"and a sync flush after them"), rsv=RSV1)
+        collect(conn)
+
+    ws = connect(raw_server(answering(DEFLATE, then)).url)
+    assert [ws.recv() for _ in range(4)] == ["Hello", "no padding byte", "split", "and a sync flush after them"]
+    ws.close()
+
+
 # ---------------------------------------------------------------- bad answers
 
 

@@ -178,6 +178,35 @@ def test_a_slowloris_frame_cannot_hold_recv_past_its_deadline(raw_server, connec
     assert ws.connected is True  # a deadline that passes loses nothing: the connection goes on
 
 
+TRICKLE_CALLS = {
+    "recv": lambda ws, t: ws.recv(timeout=t),
+    "recv_data": lambda ws, t: ws.recv_data(timeout=t)[1].decode(),
+}
+
+
+@pytest.mark.parametrize("call", list(TRICKLE_CALLS.values()), ids=list(TRICKLE_CALLS))
+def test_a_per_call_timeout_bounds_a_trickle_that_the_idle_timeout_never_trips(raw_server, connect, call) -> None:
+    # One byte every 0.2 s: under the connection's 1 s timeout (each wait) the trickle
+    # would hold a receive for as long as the server likes (websocket-client's meaning);
+    # timeout= on the call is the whole call's deadline. What arrived is kept.
+    message = "trickled at five bytes a second"
+    frame = build_frame(OP_TEXT, message.encode())
+
+    def script(conn: RawConn) -> None:
+        conn.handshake()
+        with contextlib.suppress(OSError):
+            conn.send_raw(frame, chunk=1, delay=0.2)
+        conn.collect(echo_close=True)
+
+    ws = connect(raw_server(script).url, timeout=1)
+    started = time.monotonic()
+    exc = expect_failure(lambda: call(ws, 1.5), within=2.2)
+    assert isinstance(exc, WebSocketTimeoutException)
+    assert time.monotonic() - started >= 1.4
+    assert ws.connected is True
+    assert call(ws, 10) == message  # the rest comes within ~6 s more: the bytes read before are not lost
+
+
 # ------------------------------------------------------------- no socket
 
 

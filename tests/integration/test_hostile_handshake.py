@@ -66,9 +66,10 @@ FAILURES: dict[str, tuple[Script, type[Exception]]] = {
     "binary-garbage": (garbage, WebSocketHandshakeException),
     "garbage-then-close": (
         answer(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", then="close"),
-        WebSocketConnectionClosedException,
+        WebSocketHandshakeException,
     ),
-    "tls-alert-to-plain-client": (answer(b"\x15\x03\x01\x00\x02\x02\x46", then="close"), WebSocketConnectionClosedException),
+    "tls-alert-to-plain-client": (answer(b"\x15\x03\x01\x00\x02\x02\x46", then="close"), WebSocketHandshakeException),
+    "empty-then-close": (answer(b"", then="close"), WebSocketConnectionClosedException),
     "empty-head": (answer(b"\r\n\r\n"), WebSocketHandshakeException),
     "bare-lf-head": (answer(b"\n\n"), WebSocketHandshakeException),
     "http2-preface": (answer(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), WebSocketHandshakeException),
@@ -195,3 +196,109 @@ def test_http10_101_with_a_valid_accept_is_accepted(raw_server, connect) -> None
 
     ws = connect(raw_server(script).url)
     assert ws.recv() == "old but valid"
+
+
+# ------------------------------------------------------ not HTTP at all
+
+NOT_HTTP = {
+    "ssh-greeting": b"SSH-2.0-OpenSSH_9.6\r\n",
+    "binary-noise": bytes(range(255, 0, -1)),
+    "tls-server-hello": b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03",
+    "smtp-banner": b"220 mail.example ESMTP\r\n",
+    "http2-frame": b"\x00\x00\x12\x04\x00\x00\x00\x00\x00",
+    "lowercase-http": b"http/1.1 101 Switching Protocols\r\n",
+}
+
+
+@pytest.mark.parametrize("timeout", [10, None], ids=["timeout=10", "no-timeout"])
+@pytest.mark.parametrize("noise", list(NOT_HTTP.values()), ids=list(NOT_HTTP))
+def test_an_answer_that_is_not_http_fails_on_its_first_bytes(raw_server, noise, timeout) -> None:
+    # The server says nothing more and keeps the connection open: without the early
+    # check the client would wait for the end of a head until its timeout (or forever).
+    srv = raw_server(answer(noise))
+    started = time.monotonic()
+    exc = expect_failure(lambda: websocket.create_connection(srv.url, timeout=timeout), within=1.5)
+    assert isinstance(exc, WebSocketHandshakeException), repr(exc)
+    assert "not HTTP/1.x" in str(exc)
+    assert repr(noise[:8])[2:-1] in str(exc)  # an escaped prefix of what came
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_tls_answer_to_a_plain_client_hints_at_wss(raw_server) -> None:
+    srv = raw_server(answer(NOT_HTTP["tls-server-hello"]))
+    exc = expect_failure(lambda: websocket.create_connection(srv.url, timeout=10), within=1.5)
+    assert "wss://" in str(exc)
+
+
+def test_an_invalid_status_line_fails_when_the_line_ends(raw_server) -> None:
+    # "HTTP/1.1 1O1 ..." starts like HTTP: it is refused once its line is complete,
+    # without waiting for the (never sent) end of the head.
+    srv = raw_server(answer(b"HTTP/1.1 1O1 Switching Protocols\r\nUpgrade: websocket\r\n"))
+    exc = expect_failure(lambda: websocket.create_connection(srv.url, timeout=10), within=1.5)
+    assert isinstance(exc, WebSocketHandshakeException)
+    assert "invalid HTTP status line" in str(exc)
+
+
+def test_a_proxy_that_answers_connect_with_ssh_fails_fast(raw_server) -> None:
+    proxy = raw_server(answer(NOT_HTTP["ssh-greeting"]))
+    exc = expect_failure(
+        lambda: websocket.create_connection(
+            "ws://127.0.0.1:9/", http_proxy_host="127.0.0.1", http_proxy_port=proxy.port, proxy_type="http", timeout=10
+        ),
+        within=1.5,
+    )
+    assert isinstance(exc, websocket.WebSocketProxyException), repr(exc)
+    assert "SSH-2.0-OpenSSH_9.6" in str(exc)
+    assert isinstance(exc.__cause__, WebSocketHandshakeException)
+
+
+# -------------------------------------------------------- repeated headers
+
+
+def repeated(*lines: str) -> Script:
+    """A 101 whose header lines are ``lines`` ({accept} is the right key, {wrong} a wrong one)."""
+
+    def script(conn: RawConn) -> None:
+        conn.read_request()
+        right = accept_key(conn.header("Sec-WebSocket-Key") or "")
+        wrong = accept_key("dGhlIHNhbXBsZSBub25jZQ==")
+        head = "HTTP/1.1 101 Switching Protocols\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n"
+        with contextlib.suppress(OSError):
+            conn.send_raw(head.format(accept=right, wrong=wrong).encode() + build_frame(OP_TEXT, b"upgraded"))
+        conn.collect(timeout=3, until_close=False)
+
+    return script
+
+
+UP, CONN, ACCEPT = "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: {accept}"
+
+REPEATS_REFUSED = {  # the header the error must name, and the header lines
+    "accept-right-then-wrong": ("Sec-WebSocket-Accept", (UP, CONN, ACCEPT, "Sec-WebSocket-Accept: {wrong}")),
+    "accept-wrong-then-right": ("Sec-WebSocket-Accept", (UP, CONN, "Sec-WebSocket-Accept: {wrong}", ACCEPT)),
+    "accept-twice-the-same": ("Sec-WebSocket-Accept", (UP, CONN, ACCEPT, ACCEPT)),
+    "upgrade-websocket-then-h2c": ("Upgrade", (UP, "Upgrade: h2c", CONN, ACCEPT)),
+    "upgrade-h2c-then-websocket": ("Upgrade", ("Upgrade: h2c", UP, CONN, ACCEPT)),
+    "upgrade-list-with-another": ("Upgrade", ("Upgrade: websocket, TLS/1.2", CONN, ACCEPT)),
+}
+
+REPEATS_ACCEPTED = {
+    "connection-over-two-lines": (UP, "Connection: keep-alive", "Connection: Upgrade", ACCEPT),
+    "connection-list": (UP, "Connection: keep-alive, Upgrade", ACCEPT),
+    "upgrade-repeated-identically": (UP, "Upgrade: WebSocket", CONN, ACCEPT),
+}
+
+
+@pytest.mark.parametrize("case", list(REPEATS_REFUSED.values()), ids=list(REPEATS_REFUSED))
+def test_a_repeated_upgrade_or_accept_header_is_refused(raw_server, case) -> None:
+    # RFC 6455 11.3.3: Sec-WebSocket-Accept appears once; 4.1: Upgrade names websocket only.
+    named, lines = case
+    srv = raw_server(repeated(*lines))
+    exc = expect_failure(lambda: websocket.create_connection(srv.url, timeout=5), within=2)
+    assert isinstance(exc, WebSocketHandshakeException), repr(exc)
+    assert f"{named} header" in str(exc) or f"{named} headers" in str(exc), str(exc)
+
+
+@pytest.mark.parametrize("lines", list(REPEATS_ACCEPTED.values()), ids=list(REPEATS_ACCEPTED))
+def test_list_headers_may_repeat(raw_server, connect, lines) -> None:
+    ws = connect(raw_server(repeated(*lines)).url, timeout=5)
+    assert ws.recv() == "upgraded"

@@ -8,7 +8,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1]
 DOC = TESTS.parent / "docs" / "robustness.md"
 # `integration/test_x.py::test_name[ids]`, and the `::other_test` shorthand for the same file.
-REFERENCE = re.compile(r"`((?:unit|integration|fuzz)/[\w/]+\.py)?::(\w+)(?:\[[^\]]*\])?`")
+REFERENCE = re.compile(r"`((?:unit|integration|fuzz|netns)/[\w/]+\.py)?::(\w+)(?:\[[^\]]*\])?`")
 
 
 def references() -> list[tuple[str, str]]:

@@ -42,6 +42,7 @@ from websocket._sansio.handshake import (
     MAX_HEAD_SIZE,
     MAX_HEADERS,
     build_request,
+    check_head_start,
     check_upgrade,
     find_head_end,
     parse_response_head,
@@ -247,6 +248,27 @@ def test_response_shaped_heads_parse_or_raise_the_handshake_error(head: bytes) -
     parse_or_refuse(head)
 
 
+@settings(max_examples=300, deadline=None)
+@given(head=st.one_of(response_heads(), st.binary(max_size=300)))
+def test_the_early_check_never_refuses_a_head_the_parser_takes(head: bytes) -> None:
+    """check_head_start on every prefix: a head that parses is never refused early, and
+    what the early check refuses, the parser refuses too (same exception class)."""
+    try:
+        parse_response_head(head)
+        parses = True
+    except WebSocketHandshakeException:
+        parses = False
+    refused = False
+    for end in range(len(head) + 1):
+        try:
+            if check_head_start(head[:end]):
+                break
+        except WebSocketHandshakeException:
+            refused = True
+            break
+    assert not (parses and refused)
+
+
 @pytest.mark.parametrize("status", ["1\u00b21", "\u00b9\u00b2\u00b3"])
 def test_non_ascii_digits_in_the_status_are_a_handshake_error(status: str) -> None:
     # "²".isdigit() is True but int("²") fails: this once leaked a ValueError.
@@ -348,7 +370,7 @@ def test_head_reader_refuses_an_endless_head_after_max_head_size() -> None:
     client, server = socket.socketpair()
     try:
         server.setblocking(False)
-        sent = 0
+        sent = server.send(b"HTTP/1.1 101 Switching Protocols\r\n")
         try:
             while sent < 4 * MAX_HEAD_SIZE:
                 sent += server.send(b"X-Long: " + b"a" * 4000)

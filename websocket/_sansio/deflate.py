@@ -40,6 +40,9 @@ __all__ = [
 NAME = "permessage-deflate"
 # Removed from the end of every compressed message and put back before inflating (RFC 7692 7.2.1/7.2.2).
 _TAIL = b"\x00\x00\xff\xff"
+# What may follow a final block once the tail is appended: the tail alone, or behind the header
+# byte of an empty stored block (the BFINAL flush of RFC 7692 7.2.3.3).
+_AFTER_FINAL = (_TAIL, b"\x00" + _TAIL)
 # Below this many bytes a message goes out uncompressed: the saving is a few bytes at best.
 DEFAULT_MIN_SIZE = 16
 COMPRESSION_OPTIONS = (
@@ -292,6 +295,7 @@ class PerMessageDeflate:
         self._flush_mode = zlib.Z_FULL_FLUSH if client_no_context_takeover else zlib.Z_SYNC_FLUSH
         self._deflater: Optional[zlib._Compress] = None
         self._inflater: Optional[zlib._Decompress] = None
+        self._after_final = b""
 
     def __repr__(self) -> str:
         return (
@@ -322,18 +326,20 @@ class PerMessageDeflate:
         inflater = self._inflater
         if inflater is None:
             inflater = self._inflater = zlib.decompressobj(-self._inflate_bits)
+            self._after_final = b""
         if end:
             data = data + _TAIL
         try:
             if inflater.eof:
-                out = b""  # the sender ended the stream with a final block: the rest is padding
-            elif limit is None:
-                out = inflater.decompress(data)
+                out, after = b"", data
             else:
-                out = inflater.decompress(data, limit + 1)
+                out = inflater.decompress(data) if limit is None else inflater.decompress(data, limit + 1)
+                after = inflater.unused_data if inflater.eof else b""
         except zlib.error as exc:
             self._inflater = None
             raise WebSocketProtocolException(f"invalid compressed data in a message: {exc}") from exc
+        if after:
+            self._check_after_final(after, end)
         if limit is not None and len(out) > limit:
             self._inflater = None
             raise WebSocketPayloadException(
@@ -342,6 +348,19 @@ class PerMessageDeflate:
         if end and (self.server_no_context_takeover or inflater.eof):
             self._inflater = None
         return out
+
+    def _check_after_final(self, after: bytes, end: bool) -> None:
+        """A final block (BFINAL) ends the deflate data: only an empty stored block may follow.
+
+        That block is the tail appended on receipt, maybe behind the one header
+        byte of RFC 7692 7.2.3.3; anything else the sender put after the final
+        block makes the payload invalid (7.2.2), so it fails instead of being dropped.
+        """
+        seen = self._after_final = self._after_final + after
+        if seen in _AFTER_FINAL if end else any(ok.startswith(seen) for ok in _AFTER_FINAL):
+            return
+        self._inflater = None
+        raise WebSocketProtocolException(f"compressed message has data after its final deflate block: {seen[:16]!r}")
 
 
 # ----------------------------------------------------------- header grammar

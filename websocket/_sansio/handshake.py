@@ -23,6 +23,7 @@ __all__ = [
     "parse_response_head",
     "accept_key",
     "check_upgrade",
+    "check_head_start",
     "MAX_HEAD_SIZE",
     "MAX_HEADERS",
 ]
@@ -125,12 +126,7 @@ def parse_response_head(head: bytes, max_headers: int = MAX_HEADERS) -> Response
     except UnicodeDecodeError as exc:  # pragma: no cover - latin-1 decodes any byte
         raise WebSocketHandshakeException("undecodable response head") from exc
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    status_line = lines[0]
-    parts = status_line.split(" ", 2)
-    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
-    code_ok = len(parts) >= 2 and parts[1].isascii() and parts[1].isdigit() and len(parts[1]) == 3
-    if not code_ok or not parts[0].startswith("HTTP/1."):
-        raise WebSocketHandshakeException(f"invalid HTTP status line: {status_line[:100]!r}")
+    status, reason = _status_line(lines[0])
     items: list[tuple[str, str]] = []
     for line in lines[1:]:
         if not line:
@@ -143,7 +139,39 @@ def parse_response_head(head: bytes, max_headers: int = MAX_HEADERS) -> Response
         items.append((name, value.strip()))
         if len(items) > max_headers:
             raise WebSocketHandshakeException(f"more than {max_headers} headers in the response")
-    return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", Headers(items), head)
+    return Response(status, reason, Headers(items), head)
+
+
+def _status_line(line: str) -> tuple[int, str]:
+    parts = line.split(" ", 2)
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() refuses.
+    code_ok = len(parts) >= 2 and parts[1].isascii() and parts[1].isdigit() and len(parts[1]) == 3
+    if not code_ok or not parts[0].startswith("HTTP/1."):
+        raise WebSocketHandshakeException(f"invalid HTTP status line: {line[:100]!r}")
+    return int(parts[1]), parts[2] if len(parts) > 2 else ""
+
+
+_HTTP_NAME = b"HTTP/1."
+
+
+def check_head_start(data: bytes) -> bool:
+    """Refuse a response head as soon as its first bytes show it is not HTTP/1.x.
+
+    ``data`` is what arrived so far. Returns True once the status line is
+    complete and valid (nothing more to check early), False while it may still
+    become one; raises WebSocketHandshakeException, quoting an escaped prefix of
+    what came, as soon as it cannot (binary noise, an SSH or TLS greeting).
+    """
+    n = min(len(data), len(_HTTP_NAME))
+    if data[:n] != _HTTP_NAME[:n]:
+        tls = data[:1] in (b"\x15", b"\x16") and data[1:2] == b"\x03"
+        hint = " (a TLS record: should the URL be wss://?)" if tls else ""
+        raise WebSocketHandshakeException(f"the answer is not HTTP/1.x: it starts with {data[:40]!r}{hint}")
+    end = data.find(b"\n")
+    if end < 0:
+        return False
+    _status_line(data[:end].decode("iso-8859-1").rstrip("\r"))
+    return True
 
 
 def check_upgrade(
@@ -158,13 +186,15 @@ def check_upgrade(
     answer is not acceptable.
     """
     headers = response.headers
-    upgrade = headers.get("Upgrade")
-    if upgrade is None or upgrade.strip().lower() != "websocket":
-        raise WebSocketHandshakeException(f"invalid Upgrade header in the response: {upgrade!r}")
-    connection = headers.get("Connection") or ""
+    _check_upgrade_header(headers.get_all("Upgrade"))
+    # Connection is a list (RFC 7230 6.1): it may be repeated, "upgrade" may be in any of its lines.
+    connection = ", ".join(headers.get_all("Connection"))
     if "upgrade" not in [t.lower() for t in split_tokens(connection)]:
         raise WebSocketHandshakeException(f"invalid Connection header in the response: {connection!r}")
-    accept = headers.get("Sec-WebSocket-Accept")
+    accepts = headers.get_all("Sec-WebSocket-Accept")
+    if len(accepts) > 1:  # RFC 6455 11.3.3: it MUST NOT appear more than once
+        raise WebSocketHandshakeException(f"several Sec-WebSocket-Accept headers in the response: {accepts!r}")
+    accept = accepts[0] if accepts else None
     if accept != accept_key(request.key):
         raise WebSocketHandshakeException(f"invalid Sec-WebSocket-Accept in the response: {accept!r}")
     subprotocol = _check_subprotocol(headers.get_all("Sec-WebSocket-Protocol"), request.subprotocols)
@@ -174,6 +204,18 @@ def check_upgrade(
             raise WebSocketHandshakeException(f"the server selected extensions that were not offered: {', '.join(extensions)!r}")
         negotiate_extensions(", ".join(extensions))
     return subprotocol
+
+
+def _check_upgrade_header(values: list[str]) -> None:
+    """Upgrade names the one protocol switched to (RFC 6455 4.1): websocket, nothing beside it.
+
+    Upgrade is a list (RFC 7230 6.7), so a proxy's exact repeat of "websocket"
+    is the same answer; a second, different protocol is not.
+    """
+    tokens = split_tokens(", ".join(values))
+    if not tokens or any(t.lower() != "websocket" for t in tokens):
+        shown = values[0] if len(values) == 1 else (values or None)
+        raise WebSocketHandshakeException(f"invalid Upgrade header in the response: {shown!r}")
 
 
 def _check_subprotocol(values: list[str], offered: list[str]) -> Optional[str]:
