@@ -413,15 +413,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-pin", action="store_true", help="do not pin the latency rows")
     parser.add_argument("--reinstall", action="store_true", help="recreate the virtual environments")
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/latest.*")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/latest.* (quick.* with --quick)")
     return parser.parse_args(argv)  # fmt: skip
 
 
-def save(markdown: str, record: dict[str, Any]) -> None:
-    """Write results/latest.md and results/latest.json."""
+def save(markdown: str, record: dict[str, Any], name: str) -> None:
+    """Write results/NAME.md and results/NAME.json."""
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "latest.md").write_text(markdown)
-    with open(RESULTS_DIR / "latest.json", "w") as f:
+    (RESULTS_DIR / f"{name}.md").write_text(markdown)
+    with open(RESULTS_DIR / f"{name}.json", "w") as f:
         json.dump(record, f, indent=1, default=str)
         f.write("\n")
 
@@ -444,7 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     budget = args.budget or (0.8 if args.quick else 5.0)
     libs = [lib for lib in LIB_ORDER if not args.libs or lib in args.libs]
     for ref in args.wsline_ref:
-        key, spec = ref_spec(ref)
+        try:
+            key, spec = ref_spec(ref)
+        except ValueError as exc:
+            log(f"--wsline-ref {ref}: {exc}")
+            return 2
         SPECS[key] = spec
         register_ref(key)
         libs.insert(libs.index("wsline") + 1 if "wsline" in libs else 0, key)
@@ -477,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     if interrupted[0]:
         return 130
     if not args.no_save:
-        save(markdown, to_record(meta, scenarios, libs, results, skipped))
-        log(f"saved {RESULTS_DIR / 'latest.md'} and latest.json")
+        # A --quick run must not replace the full table that the README quotes.
+        name = "quick" if args.quick else "latest"
+        save(markdown, to_record(meta, scenarios, libs, results, skipped), name)
+        log(f"saved {RESULTS_DIR / name}.md and {name}.json")
     return 0
 
 
