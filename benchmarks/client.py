@@ -116,13 +116,15 @@ def watched_recv(conn: Conn, scen: Scenario) -> Callable[[], Any]:
     recv_data_frame = ws.recv_data_frame
     timeout_ms = int(WATCH_TIMEOUT * 1000)
     want = scen.opcode
+    got = [0]
 
     def recv() -> Any:
         if not poll(timeout_ms):
             raise CheckError(
-                f"ws.sock not readable for {WATCH_TIMEOUT:.0f} s while messages are due"
+                f"ws.sock not readable for {WATCH_TIMEOUT:.0f} s after {got[0]} messages, more due"
                 " (read-ahead data the library holds is invisible to select/poll)"
             )
+        got[0] += 1
         opcode, frame = recv_data_frame(True)
         if opcode != want:
             raise CheckError(f"got opcode {opcode}, expected {want}")
