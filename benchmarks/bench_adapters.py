@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# Libraries that import as ``websocket``: this project (wsline) and websocket-client.
+# Libraries that import as ``websocket``: this project (wsline, also ``wsline@REF`` for a
+# build of an older commit) and websocket-client.
 WEBSOCKET_MODULE_LIBS = ("wsline", "wsclient-wsaccel", "wsclient")
 
 
@@ -30,7 +31,7 @@ class Adapter:
 
     def __init__(self, lib: str) -> None:
         self.lib = lib
-        if lib in WEBSOCKET_MODULE_LIBS:
+        if lib in WEBSOCKET_MODULE_LIBS or lib.startswith("wsline@"):
             import websocket
 
             self._create = websocket.create_connection

@@ -34,6 +34,33 @@ class Outcome:
     elapsed: float  # seconds on the clock
     capped: bool = False  # stopped by the time budget before ``count``
     extra: dict[str, float] = field(default_factory=dict)
+    cpu: float = 0.0  # CPU seconds of the whole client process (all threads) while on the clock
+    timed_out: bool = False  # not even one message within the budget: the rate is a bound
+
+
+class Clock:
+    """Wall clock and the process's CPU clock, started together.
+
+    ``time.process_time`` counts every thread of the process (CLOCK_PROCESS_CPUTIME_ID,
+    nanosecond resolution), so a library's background reader thread is included.
+    """
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+        self.c0 = time.process_time()
+
+    def elapsed(self) -> float:
+        """Wall seconds since the start."""
+        return time.perf_counter() - self.t0
+
+    def cpu(self) -> float:
+        """CPU seconds of this process since the start."""
+        return time.process_time() - self.c0
+
+    def outcome(self, messages: int, capped: bool = False, extra: dict[str, float] | None = None) -> Outcome:
+        """Stop both clocks now and return the outcome."""
+        elapsed, cpu = self.elapsed(), self.cpu()
+        return Outcome(messages, elapsed, capped, extra or {}, cpu)
 
 
 def expected_messages(scen: Scenario) -> list[Any]:
@@ -87,8 +114,10 @@ def measure_idle(opener: Callable[[], list[Any]], count: int) -> Outcome:
     traced0 = tracemalloc.get_traced_memory()[0]
     rss0 = rss_bytes()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     held = opener()
     elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     time.sleep(0.2)  # let per-connection background threads reach their idle state
     gc.collect()
     traced = tracemalloc.get_traced_memory()[0] - traced0
@@ -100,6 +129,7 @@ def measure_idle(opener: Callable[[], list[Any]], count: int) -> Outcome:
         count,
         elapsed,
         extra={"value": traced / count / 1024, "rss": rss / count / 1024},
+        cpu=cpu,
     )
 
 

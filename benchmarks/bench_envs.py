@@ -49,6 +49,7 @@ class EnvSpec:
     wsaccel: bool  # whether wsaccel must (True) or must not (False) be importable
     version: str | None = None  # exact version the module must report
     local: bool = False  # the module must come from this repository
+    ref: str = ""  # a commit of this repository, exported and installed (not editable)
 
 
 SPECS: dict[str, EnvSpec] = {
@@ -62,7 +63,41 @@ SPECS: dict[str, EnvSpec] = {
     ),
     "wsclient": EnvSpec("wsclient", ("websocket-client==1.9.2",), "websocket", False, "1.9.2"),
     "websockets": EnvSpec("websockets", ("websockets==17.4",), "websockets", False, "17.4"),
+    "aiohttp": EnvSpec("aiohttp", ("aiohttp==3.14.5",), "aiohttp", False, "3.14.5"),
+    "picows": EnvSpec("picows", ("picows==2.3.1",), "picows", False, "2.3.1"),
 }
+
+
+def git(*args: str) -> str:
+    """Run git in this repository; return its stdout."""
+    proc = subprocess.run(["git", "-C", str(REPO_DIR), *args], capture_output=True, text=True, timeout=CHECK_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise ValueError(f"git {' '.join(args)}: {_tail(proc.stderr, 2)}")
+    return proc.stdout.strip()
+
+
+def ref_spec(ref: str) -> tuple[str, EnvSpec]:
+    """Return the library key (``wsline@SHORT``) and environment of wsline at commit ``ref``.
+
+    The commit's tree is exported with ``git archive`` (no worktree is registered in the
+    shared repository) and installed with ``pip install`` like a release, C speedup included.
+    """
+    sha = git("rev-parse", "--verify", f"{ref}^{{commit}}")
+    short = sha[:9]
+    name = f"wsline-{short}"
+    source = VENVS_DIR / f"{name}-src"
+    return f"wsline@{short}", EnvSpec(name, (str(source), "wsaccel==0.6.7"), "websocket", True, ref=sha)
+
+
+def export_ref(sha: str, dest: Path) -> None:
+    """Write the tree of commit ``sha`` to ``dest`` (replacing what was there)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_DIR), "archive", "--format=tar", sha], capture_output=True, timeout=VENV_TIMEOUT, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, capture_output=True, timeout=VENV_TIMEOUT, check=True)
 
 
 @dataclass
@@ -99,6 +134,7 @@ def stamp_for(spec: EnvSpec, python: str) -> str:
         "version": sys.version,
         "requirements": list(spec.requirements),
         "build": build_fingerprint() if spec.local else "",
+        "ref": spec.ref,
     }
     return json.dumps(parts, sort_keys=True)
 
@@ -134,6 +170,8 @@ def validate(spec: EnvSpec, facts: dict[str, object]) -> str:
         return f"wsaccel importable={facts['wsaccel']}, expected {spec.wsaccel}"
     if spec.local and not str(facts["file"]).startswith(str(REPO_DIR)):
         return f"websocket resolves to {facts['file']}, not this repository"
+    if spec.ref and not str(facts["file"]).startswith(str(VENVS_DIR / spec.name)):
+        return f"websocket resolves to {facts['file']}, not the environment's own install"
     return ""
 
 
@@ -143,6 +181,8 @@ def create(spec: EnvSpec, path: Path, python: str, log: Callable[[str], None]) -
         shutil.rmtree(path)
     log(f"creating {path.relative_to(BENCH_DIR)} ...")
     try:
+        if spec.ref:
+            export_ref(spec.ref, Path(spec.requirements[0]))
         subprocess.run(
             [python, "-m", "venv", str(path)],
             check=True,

@@ -44,9 +44,9 @@ def accept_key(key: str | bytes) -> str:
     return base64.b64encode(hashlib.sha1(key.strip() + GUID).digest()).decode("ascii")
 
 
-def frame_header(opcode: int, length: int, mask: bytes | None = None, rsv1: bool = False) -> bytes:
-    """Build a final-fragment frame header (FIN set) for a payload of ``length`` bytes."""
-    b0 = 0x80 | opcode | (0x40 if rsv1 else 0)
+def frame_header(opcode: int, length: int, mask: bytes | None = None, rsv1: bool = False, fin: bool = True) -> bytes:
+    """Build a frame header (a final fragment unless ``fin`` is false) for a payload of ``length`` bytes."""
+    b0 = (0x80 if fin else 0) | opcode | (0x40 if rsv1 else 0)
     mask_bit = 0x80 if mask is not None else 0
     if length < 126:
         head = struct.pack("!BB", b0, mask_bit | length)

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from itertools import accumulate
 
-from bench_common import CheckError, Outcome, check_summary, measure_idle
+from bench_common import CheckError, Clock, Outcome, check_summary, measure_idle
 from bench_proto import (
     DEFLATE_TAIL,
     OP_CLOSE,
@@ -103,8 +103,8 @@ def raw_recv(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     view = memoryview(buf)
     got = 0
     n = 0
-    t0 = time.perf_counter()
-    deadline = t0 + budget
+    clock = Clock()
+    deadline = clock.t0 + budget
     sock.sendall(build_frame(OP_TEXT, b"go", RAW_MASK))
     while got < total:
         n = sock.recv_into(view, min(READ_BUFFER, total - got))
@@ -113,7 +113,7 @@ def raw_recv(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
         got += n
         if time.perf_counter() > deadline:
             break
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = clock.elapsed(), clock.cpu()
     if got == total:
         if n >= len(tail) and bytes(view[n - len(tail) : n]) != tail:
             raise CheckError("stream does not end with the expected frame")
@@ -122,7 +122,7 @@ def raw_recv(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     extra = {}
     if scen.family == "utf8":
         extra["decode"] = decode_rate(scen, count)
-    return Outcome(messages, elapsed, got < total, extra)
+    return Outcome(messages, elapsed, got < total, extra, cpu)
 
 
 def decode_rate(scen: Scenario, count: int) -> float:
@@ -172,8 +172,8 @@ def raw_send(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     sendall = sock.sendall
     cycle = len(frames)
     sent = 0
-    t0 = time.perf_counter()
-    deadline = t0 + budget
+    clock = Clock()
+    deadline = clock.t0 + budget
     for i in range(count):
         sendall(frames[i % cycle])
         if not i & 255 and time.perf_counter() > deadline:
@@ -184,10 +184,10 @@ def raw_send(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     # Sent uncompressed (RSV1 clear), which permessage-deflate allows for any message.
     sock.sendall(build_frame(OP_TEXT, f"end:{sent}".encode(), RAW_MASK))
     _opcode, summary = read_server_frame(sock)
-    elapsed = time.perf_counter() - t0
+    outcome = clock.outcome(sent, sent < count)
     check_summary(summary.decode(), scen, sent)
     close_ws(sock)
-    return Outcome(sent, elapsed, sent < count)
+    return outcome
 
 
 def raw_echo(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
@@ -200,8 +200,8 @@ def raw_echo(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     buf = bytearray(max(len(b) for b in back))
     view = memoryview(buf)
     done = 0
-    t0 = time.perf_counter()
-    deadline = t0 + budget
+    clock = Clock()
+    deadline = clock.t0 + budget
     for i in range(count):
         sock.sendall(out[i % k])
         want = back[i % k]
@@ -216,17 +216,17 @@ def raw_echo(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
             break
     else:
         done = count
-    elapsed = time.perf_counter() - t0
+    outcome = clock.outcome(done, done < count)
     close_ws(sock)
-    return Outcome(done, elapsed, done < count)
+    return outcome
 
 
 def raw_connect(scen: Scenario, port: int, count: int, budget: float) -> Outcome:
     """TCP connect, HTTP upgrade, closing handshake; repeated."""
     close_ws(open_ws(port, scen.id))
     done = 0
-    t0 = time.perf_counter()
-    deadline = t0 + budget
+    clock = Clock()
+    deadline = clock.t0 + budget
     for i in range(count):
         close_ws(open_ws(port, scen.id))
         if not i & 15 and time.perf_counter() > deadline:
@@ -234,7 +234,7 @@ def raw_connect(scen: Scenario, port: int, count: int, budget: float) -> Outcome
             break
     else:
         done = count
-    return Outcome(done, time.perf_counter() - t0, done < count)
+    return clock.outcome(done, done < count)
 
 
 def raw_idle(scen: Scenario, port: int, count: int, budget: float) -> Outcome:

@@ -18,9 +18,22 @@ LIB_TITLES: dict[str, str] = {
     "wsclient-wsaccel": "websocket-client + wsaccel",
     "wsclient": "websocket-client",
     "websockets": "websockets sync",
+    "aiohttp": "aiohttp",
+    "picows": "picows",
     "raw": "raw socket",
 }
 LIB_ORDER = tuple(LIB_TITLES)
+NO_DEFLATE = ("wsclient", "wsclient-wsaccel", "picows")
+# Clients with a blocking ``ws.sock`` to watch and ``recv_data_frame`` (the socket-watching rows).
+WATCHABLE = ("wsline", "wsclient", "wsclient-wsaccel")
+# Units of the client-CPU table, by the unit of the wall-clock row.
+CPU_UNITS = {"msgs/s": "msgs/CPU-s", "MB/s": "MB/CPU-s", "per s": "per CPU-s", "µs/frame": "CPU µs/frame"}
+
+
+def register_ref(lib: str) -> None:
+    """Add a column for wsline built from an older commit (``wsline@SHORT``)."""
+    LIB_TITLES.setdefault(lib, lib.replace("@", " @ "))
+
 
 # A run record, as produced by run.py: the client's JSON plus the harness's fields.
 Run = dict[str, Any]
@@ -30,15 +43,18 @@ Run = dict[str, Any]
 class Cell:
     """One table cell: the median of the runs, or why there is none."""
 
-    status: str  # "ok", "FAILED", "n/a", "skipped" or "" (not run)
+    status: str  # "ok", "FAILED", "n/a", "skipped", "timed out" or "" (not run)
     median: float | None = None
     spread: float | None = None  # (max - min) / 2 / median over the runs
     note: str = ""
+    bound: bool = False  # a run gave up: the value is a bound (at least this slow)
 
 
 def applicable(scen: Scenario, lib: str) -> bool:
-    """Whether a library can run a scenario at all (websocket-client has no deflate)."""
-    return not (scen.compress and lib in ("wsclient", "wsclient-wsaccel"))
+    """Whether a library can run a scenario at all (no deflate, no socket to watch)."""
+    if scen.compress and lib in NO_DEFLATE:
+        return False
+    return not scen.watch or lib in WATCHABLE or lib.startswith("wsline@")
 
 
 def make_cell(scen: Scenario, metric: Metric, lib: str, runs: list[Run], skip: str) -> Cell:
@@ -46,7 +62,7 @@ def make_cell(scen: Scenario, metric: Metric, lib: str, runs: list[Run], skip: s
     if metric.only_lib and metric.only_lib != lib:
         return Cell("")
     if not applicable(scen, lib):
-        return Cell("n/a", note="no permessage-deflate support")
+        return Cell("n/a", note="no permessage-deflate support" if scen.compress else "")
     if skip:
         return Cell("skipped", note=skip)
     if not runs:
@@ -56,18 +72,21 @@ def make_cell(scen: Scenario, metric: Metric, lib: str, runs: list[Run], skip: s
         return Cell("FAILED", note=str(failed[0].get("error", "unknown error")))
     values = [float(r["metrics"][metric.key]) for r in runs if metric.key in r["metrics"]]
     if not values:
-        return Cell("")
+        return Cell("timed out") if any(r.get("timed_out") for r in runs) else Cell("")
     median = statistics.median(values)
     spread = (max(values) - min(values)) / 2 / median if median and len(values) > 1 else None
-    return Cell("ok", median, spread)
+    bound = metric.key == "value" and any(r["metrics"].get("bound") for r in runs)
+    return Cell("ok", median, spread, bound=bound)
 
 
 def fmt_value(value: float, unit: str) -> str:
     """Format a median for humans: 140.2k msgs/s, 1,488 MB/s, 1.7 KiB."""
     if unit == "KiB":
         return f"{value:.1f}"
-    if unit == "MB/s":
+    if unit.startswith("MB/"):
         return f"{value:,.0f}"
+    if "µs" in unit:
+        return f"{value:.3f}" if value < 0.1 else f"{value:.2f}" if value < 10 else f"{value:,.0f}"
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}M"
     if value >= 1000:
@@ -80,6 +99,8 @@ def fmt_cell(cell: Cell, unit: str) -> str:
     if cell.status != "ok" or cell.median is None:
         return cell.status
     text = fmt_value(cell.median, unit)
+    if cell.bound:
+        return f"> {text} (timed out)"
     if cell.spread is not None:
         text += f" ±{cell.spread * 100:.0f}%"
     return text
@@ -165,6 +186,51 @@ def interference_lines(results: dict[str, dict[str, list[Run]]], nproc: int) -> 
     return ["", text]
 
 
+def ratio_columns(libs: list[str]) -> list[tuple[str, str]]:
+    """The ratio columns: (title, library wsline is divided by)."""
+    cols = [("wsline ÷ wsc+wsaccel", "wsclient-wsaccel"), ("wsline ÷ picows", "picows")]
+    cols += [(f"wsline ÷ {lib.split('@')[1]}", lib) for lib in libs if lib.startswith("wsline@")]
+    cols.append(("wsline ÷ raw", "raw"))
+    return [(title, lib) for title, lib in cols if lib in libs]
+
+
+def table(
+    scenarios: list[Scenario],
+    libs: list[str],
+    results: dict[str, dict[str, list[Run]]],
+    skipped: dict[str, str],
+    notes: dict[str, str],
+    cpu: bool = False,
+) -> list[str]:
+    """Render one table: wall-clock rates, or (``cpu``) work per CPU-second of the client."""
+    ratios = ratio_columns(libs)
+    head = ["scenario", "unit", *(LIB_TITLES[lib] for lib in libs), *(title for title, _ in ratios)]
+    if not cpu:
+        head.append("peer CPU max")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scen in scenarios:
+        runs = results.get(scen.id, {})
+        metrics = scen.metrics
+        if cpu:
+            first = scen.metrics[0]
+            if first.unit not in CPU_UNITS:
+                continue
+            metrics = (Metric("cpu", "", CPU_UNITS[first.unit], first.higher_is_better),)
+        for metric in metrics:
+            cells = {lib: make_cell(scen, metric, lib, runs.get(lib, []), skipped.get(lib, "")) for lib in libs}
+            for lib, cell in cells.items():
+                if cell.status in ("FAILED", "skipped") and cell.note:
+                    notes.setdefault(f"{LIB_TITLES[lib]} / {scen.id}", cell.note)
+            title = f"{scen.title} {metric.label}".strip() if metric.key in ("value", "cpu") else metric.label
+            row = [title, metric.unit, *(fmt_cell(cells[lib], metric.unit) for lib in libs)]
+            ws = cells.get("wsline", Cell(""))
+            row += [fmt_ratio(ws, cells[lib]) for _, lib in ratios]
+            if not cpu:
+                row.append(peer_busy(runs) if metric is scen.metrics[0] else "")
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def render_markdown(
     meta: dict[str, Any],
     scenarios: list[Scenario],
@@ -172,40 +238,31 @@ def render_markdown(
     results: dict[str, dict[str, list[Run]]],
     skipped: dict[str, str],
 ) -> str:
-    """Render the results table plus a header and footnotes as markdown."""
+    """Render the results tables plus a header and footnotes as markdown."""
     m = meta["machine"]
     lines = [
         f"Benchmark run {meta['date']}: {meta['runs']} run(s) per cell"
         f"{' (--quick)' if meta['quick'] else ''}, median shown, ±: half the min-max range.",
         f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, Python {m['python']}, {m['platform']}.",
     ]
+    pinned = [s.id for s in scenarios if s.pinned]
+    if pinned and meta.get("pin_cpu") is not None:
+        lines.append(f"Rows {', '.join(pinned)}: client and server pinned together to CPU {meta['pin_cpu']}.")
     lines.append("")
-    head = ["scenario", "unit", *(LIB_TITLES[lib] for lib in libs)]
-    head += ["wsline ÷ wsc+wsaccel", "wsline ÷ raw", "peer CPU max"]
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "---|" * len(head))
     notes: dict[str, str] = {}
-    for scen in scenarios:
-        runs = results.get(scen.id, {})
-        for metric in scen.metrics:
-            cells = {lib: make_cell(scen, metric, lib, runs.get(lib, []), skipped.get(lib, "")) for lib in libs}
-            for lib, cell in cells.items():
-                if cell.status in ("FAILED", "skipped") and cell.note:
-                    notes.setdefault(f"{LIB_TITLES[lib]} / {scen.id}", cell.note)
-            title = f"{scen.title} {metric.label}".strip() if metric.key == "value" else (metric.label)
-            row = [title, metric.unit, *(fmt_cell(cells[lib], metric.unit) for lib in libs)]
-            ws = cells.get("wsline", Cell(""))
-            row.append(fmt_ratio(ws, cells.get("wsclient-wsaccel", Cell(""))))
-            row.append(fmt_ratio(ws, cells.get("raw", Cell(""))))
-            row.append(peer_busy(runs) if metric is scen.metrics[0] else "")
-            lines.append("| " + " | ".join(row) + " |")
+    lines += table(scenarios, libs, results, skipped, notes)
     lines += [
         "",
-        "Higher is better except memory rows (KiB per connection). Ratios are wsline "
+        "Higher is better except memory rows (KiB per connection) and µs/frame rows. Ratios are wsline "
         "divided by the other column. Peer CPU max: the server's CPU time over the "
         "client's timed interval, highest over all library runs (an upper bound on how "
         "busy the peer was; well below 100% means the client was the bottleneck).",
+        "",
+        "Work per CPU-second of the client process (`time.process_time()` over the timed loop, "
+        "all threads of the client; steadier than wall clock on a shared machine):",
+        "",
     ]
+    lines += table(scenarios, libs, results, skipped, notes, cpu=True)
     lines += interference_lines(results, m["nproc"])
     if notes:
         lines.append("")
@@ -215,6 +272,8 @@ def render_markdown(
     if versions:
         lines.append("")
         lines.append("Versions: " + ", ".join(f"{LIB_TITLES.get(k, k)} {v}" for k, v in versions.items()))
+    if meta.get("wall_seconds"):
+        lines.append(f"Whole run: {meta['wall_seconds'] / 60:.1f} minutes.")
     return "\n".join(lines) + "\n"
 
 
@@ -230,7 +289,11 @@ def to_record(
     for scen in scenarios:
         runs = results.get(scen.id, {})
         entry: dict[str, Any] = {"title": scen.title, "metrics": {}, "runs": runs}
-        for metric in scen.metrics:
+        metrics = list(scen.metrics)
+        if scen.metrics[0].unit in CPU_UNITS:
+            first = scen.metrics[0]
+            metrics.append(Metric("cpu", "per client CPU-second", CPU_UNITS[first.unit], first.higher_is_better))
+        for metric in metrics:
             entry["metrics"][metric.key] = {
                 "label": metric.label,
                 "unit": metric.unit,

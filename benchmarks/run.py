@@ -1,8 +1,9 @@
-"""Benchmark wsline against websocket-client, websockets and a raw socket.
+"""Benchmark wsline against websocket-client, websockets, aiohttp, picows and a raw socket.
 
 Usage::
 
     python benchmarks/run.py [--quick] [--runs N] [--only SCENARIO ...] [--libs LIB ...]
+                             [--wsline-ref COMMIT ...]
 
 Prepares one virtual environment per client (benchmarks/.venvs/), starts the peer
 server (server.py) in its own process, then for every scenario runs each library's
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_common import runqueue_wait_seconds
-from bench_envs import BENCH_DIR, SPECS, EnvStatus, ensure
+from bench_envs import BENCH_DIR, SPECS, EnvStatus, ensure, ref_spec
 from bench_report import (
     LIB_ORDER,
     LIB_TITLES,
@@ -37,6 +38,7 @@ from bench_report import (
     fmt_value,
     machine_info,
     now_utc,
+    register_ref,
     render_markdown,
     to_record,
 )
@@ -122,6 +124,11 @@ class PeerServer:
         assert self.proc is not None
         return runqueue_wait_seconds(self.proc.pid)
 
+    def pin(self, cpus: set[int]) -> None:
+        """Restrict the server process to ``cpus``."""
+        assert self.proc is not None
+        os.sched_setaffinity(self.proc.pid, cpus)
+
     def errors(self) -> str:
         """Return the tail of what the server wrote to stderr."""
         self.log_file.seek(0)
@@ -131,13 +138,16 @@ class PeerServer:
 # --- one run -----------------------------------------------------------------------------
 
 
-def client_command(python: Path | str, lib: str, scen: Scenario, port: int, count: int, budget: float) -> list[str]:
+def client_command(
+    python: Path | str, lib: str, scen: Scenario, port: int, count: int, budget: float, cpu: int | None = None
+) -> list[str]:
     """Build the command line of one client run."""
-    return [
+    command = [
         str(python), str(BENCH_DIR / "client.py"),
         "--lib", lib, "--scenario", scen.id, "--port", str(port),
         "--count", str(count), "--budget", str(budget),
     ]  # fmt: skip
+    return [*command, "--cpu", str(cpu)] if cpu is not None else command
 
 
 def system_busy_seconds() -> float:
@@ -191,13 +201,15 @@ def annotate(result: Run, before: Counters, after: Counters) -> None:
         result["server_cpu_share"] = round(server_cpu / float(result["elapsed"]), 3)
 
 
-def run_once(python: Path | str, lib: str, scen: Scenario, server: PeerServer, count: int, budget: float) -> Run:
+def run_once(
+    python: Path | str, lib: str, scen: Scenario, server: PeerServer, count: int, budget: float, cpu: int | None = None
+) -> Run:
     """Run one client process; return its JSON result plus the harness's measurements."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     before = Counters.read(server)
     try:
         proc = subprocess.run(
-            client_command(python, lib, scen, server.port, count, budget),
+            client_command(python, lib, scen, server.port, count, budget, cpu),
             capture_output=True,
             text=True,
             timeout=budget + CLIENT_GRACE,
@@ -239,7 +251,12 @@ def describe(run: Run, scen: Scenario) -> str:
         return f"FAILED: {run.get('error')}"
     unit = scen.metrics[0].unit
     text = f"{fmt_value(run['metrics']['value'], unit)} {unit}"
-    if run.get("capped"):
+    cpu = run["metrics"].get("cpu")
+    if cpu is not None:
+        text += f", {cpu:.2f} CPU µs/frame" if "µs" in unit else f", {fmt_value(cpu, unit)} per CPU-s"
+    if run.get("timed_out"):
+        text += " (timed out: a bound)"
+    elif run.get("capped"):
         text += f" (time-capped after {run['messages']})"
     return text
 
@@ -286,6 +303,7 @@ class Plan:
     quick: bool
     budget: float  # seconds per run
     settle: float = 0.0  # seconds to wait for a quiet machine before each run
+    pin_cpu: int | None = None  # the CPU that pinned scenarios put client and server on
 
 
 def run_matrix(plan: Plan, server: PeerServer, results: dict[str, dict[str, list[Run]]]) -> None:
@@ -301,17 +319,39 @@ def run_matrix(plan: Plan, server: PeerServer, results: dict[str, dict[str, list
         results[scen.id] = per_lib
         if not libs:
             continue
-        warm_up(scen, server)
-        count = scen.run_count(plan.quick)
-        for r in range(plan.runs):
-            shift = r % len(libs)
-            for lib in libs[shift:] + libs[:shift]:
-                n = count * raw_factor(scen) if lib == "raw" else count
-                if plan.settle:
-                    wait_until_quiet(plan.settle)
-                run = run_once(plan.pythons[lib], lib, scen, server, n, plan.budget)
-                per_lib[lib].append(run)
-                log(f"[{scen.id}] run {r + 1}/{plan.runs} {LIB_TITLES[lib]:<27} {describe(run, scen)}")
+        cpu = plan.pin_cpu if scen.pinned else None
+        with pinned(server, cpu):
+            warm_up(scen, server)
+            count = scen.run_count(plan.quick)
+            for r in range(plan.runs):
+                shift = r % len(libs)
+                for lib in libs[shift:] + libs[:shift]:
+                    n = count * raw_factor(scen) if lib == "raw" else count
+                    if plan.settle:
+                        wait_until_quiet(plan.settle)
+                    budget = max(plan.budget, scen.min_budget)
+                    run = run_once(plan.pythons[lib], lib, scen, server, n, budget, cpu)
+                    per_lib[lib].append(run)
+                    log(f"[{scen.id}] run {r + 1}/{plan.runs} {LIB_TITLES[lib]:<27} {describe(run, scen)}")
+
+
+@contextlib.contextmanager
+def pinned(server: PeerServer, cpu: int | None) -> Iterator[None]:
+    """Put the server on ``cpu`` for a latency scenario (clients get ``--cpu``), then free it.
+
+    On one CPU, a message written by one process wakes the other on the same CPU when the
+    writer blocks: a round trip costs the two processes' work plus two context switches,
+    not two cross-CPU wake-ups (inter-processor interrupts, expensive in a VM).
+    """
+    if cpu is None:
+        yield
+        return
+    everything = os.sched_getaffinity(0)
+    server.pin({cpu})
+    try:
+        yield
+    finally:
+        server.pin(everything)
 
 
 # --- setup, arguments, output ------------------------------------------------------------
@@ -357,16 +397,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="before each run, wait up to SECONDS for other processes to leave the CPUs idle (default: do not wait)",
     )
+    parser.add_argument(
+        "--wsline-ref",
+        nargs="+",
+        default=[],
+        metavar="COMMIT",
+        help="add a column for wsline built from this commit (e.g. before a refactor); repeatable",
+    )
+    parser.add_argument(
+        "--pin-cpu",
+        type=int,
+        default=max(os.sched_getaffinity(0)),
+        metavar="N",
+        help="CPU that the latency rows (echo, connect) pin client and server to (default: the last one)",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="do not pin the latency rows")
     parser.add_argument("--reinstall", action="store_true", help="recreate the virtual environments")
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/latest.*")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/latest.* (quick.* with --quick)")
     return parser.parse_args(argv)  # fmt: skip
 
 
-def save(markdown: str, record: dict[str, Any]) -> None:
-    """Write results/latest.md and results/latest.json."""
+def save(markdown: str, record: dict[str, Any], name: str) -> None:
+    """Write results/NAME.md and results/NAME.json."""
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "latest.md").write_text(markdown)
-    with open(RESULTS_DIR / "latest.json", "w") as f:
+    (RESULTS_DIR / f"{name}.md").write_text(markdown)
+    with open(RESULTS_DIR / f"{name}.json", "w") as f:
         json.dump(record, f, indent=1, default=str)
         f.write("\n")
 
@@ -388,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (3 if args.quick else 7)
     budget = args.budget or (0.8 if args.quick else 5.0)
     libs = [lib for lib in LIB_ORDER if not args.libs or lib in args.libs]
+    for ref in args.wsline_ref:
+        try:
+            key, spec = ref_spec(ref)
+        except ValueError as exc:
+            log(f"--wsline-ref {ref}: {exc}")
+            return 2
+        SPECS[key] = spec
+        register_ref(key)
+        libs.insert(libs.index("wsline") + 1 if "wsline" in libs else 0, key)
     scenarios = [s for s in SCENARIOS if not args.only or s.id in args.only]
     started = time.monotonic()
     pythons, skipped, versions = prepare_envs(libs, args.reinstall)
@@ -400,8 +464,10 @@ def main(argv: list[str] | None = None) -> int:
         "settle_seconds": args.settle,
         "counts": {s.id: s.run_count(args.quick) for s in scenarios},
         "versions": versions,
+        "pin_cpu": None if args.no_pin else args.pin_cpu,
+        "wsline_refs": {key: SPECS[key].ref for key in libs if key.startswith("wsline@")},
     }
-    plan = Plan(scenarios, pythons, runs, args.quick, budget, args.settle)
+    plan = Plan(scenarios, pythons, runs, args.quick, budget, args.settle, meta["pin_cpu"])
     results: dict[str, dict[str, list[Run]]] = {}
     with interrupt_guard() as interrupted, PeerServer() as server:
         log(f"peer server on 127.0.0.1:{server.port}")
@@ -415,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     if interrupted[0]:
         return 130
     if not args.no_save:
-        save(markdown, to_record(meta, scenarios, libs, results, skipped))
-        log(f"saved {RESULTS_DIR / 'latest.md'} and latest.json")
+        # A --quick run must not replace the full table that the README quotes.
+        name = "quick" if args.quick else "latest"
+        save(markdown, to_record(meta, scenarios, libs, results, skipped), name)
+        log(f"saved {RESULTS_DIR / name}.md and {name}.json")
     return 0
 
 
