@@ -330,7 +330,7 @@ class Runner:
         close frame is sent, and the loop then waits (without blocking) for the server's
         TCP close.
         """
-        if not link.readlock.acquire(blocking=False):
+        if not link.readlock.acquire(False):
             raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
         try:
             events = link.proto.events
