@@ -111,7 +111,7 @@ class ABNF:
                 raise WebSocketProtocolException("Invalid close opcode " + str(int.from_bytes(data[:2], "big")))
 
     def __str__(self) -> str:
-        return f"fin={self.fin} opcode={self.opcode} data={self.data!r}"
+        return f"fin={self.fin} opcode={self.opcode} data={self.data!s}"  # str(), as websocket-client
 
     @staticmethod
     def create_frame(data: Payload, opcode: int, fin: int = 1) -> ABNF:

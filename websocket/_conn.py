@@ -199,7 +199,8 @@ class Conn:
 
     def _recv(self, sock: socket.socket, size: int, flags: int) -> None:
         try:
-            data = sock.recv(size, flags)
+            # No flags argument unless needed: a socket-like object passed in socket= may take only recv(n).
+            data = sock.recv(size, flags) if flags else sock.recv(size)
         except socket.timeout as exc:
             raise WebSocketTimeoutException("Connection timed out") from exc
         except ssl.SSLError as exc:
@@ -252,7 +253,10 @@ class Conn:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            sock.close()
+            try:
+                sock.close()
+            except OSError:  # its descriptor was closed under it (EBADF): nothing is left to free
+                pass
 
 
 def wait_readable(sock: socket.socket, timeout: float) -> bool:

@@ -8,6 +8,7 @@ import socket
 from typing import Any, Optional
 
 from ._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketHandshakeException
+from ._http import read_headers
 from ._sansio.handshake import (
     MAX_HEAD_SIZE,
     MAX_HEADERS,
@@ -97,7 +98,6 @@ def _get_resp_headers(
     sock: socket.socket, success_statuses: tuple[int, ...] = SUCCESS_STATUSES
 ) -> tuple[Optional[int], dict[str, str]]:
     """Read the response head; WebSocketBadStatusException (with the body) for a status outside ``success_statuses``."""
-    from ._http import read_headers
     from ._socket import recv
 
     status, headers, message = read_headers(sock)
