@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -38,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 VERSION = "1.9.2"
 SDIST = f"websocket_client-{VERSION}.tar.gz"
+SDIST_SHA256 = "0fcb57545848be86992e128218fd96dd87a6769ffdb1a968dff79632b85604d0"  # as published on PyPI
 EXPECTED = HERE / "expected_failures.txt"
 START_TIMEOUT = 15.0
 RUN_TIMEOUT = 900.0
@@ -63,11 +65,18 @@ def fetch_sdist(cache: Path, given: Path | None) -> Path:
         return cached
     cache.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", f"websocket-client=={VERSION}"]
-    cmd += ["--no-deps", "--no-binary", ":all:", "--no-build-isolation", "-d", str(cache)]
+    cmd += ["--no-deps", "--no-binary", ":all:", "-d", str(cache)]
     subprocess.run(cmd, check=True, timeout=300)
     if not cached.exists():
         raise SystemExit(f"pip download did not produce {cached}")
     return cached
+
+
+def check_sdist(sdist: Path) -> None:
+    """Refuse a file that is not the published sdist (a stale or tampered cache)."""
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != SDIST_SHA256:
+        raise SystemExit(f"{sdist}: sha256 {digest}, expected {SDIST_SHA256} (websocket-client {VERSION}'s sdist)")
 
 
 def extract_tests(sdist: Path, dest: Path) -> Path:
@@ -142,7 +151,8 @@ def echo_server(tests: Path, port: int) -> Iterator[None]:
 def run_pytest(work: Path, port: int, junit: Path) -> int:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.update(LOCAL_WS_SERVER_PORT=str(port), TEST_WITH_INTERNET="0", TEST_WITH_PROXY="0", PYTHONDONTWRITEBYTECODE="1")
-    cmd = [sys.executable, "-m", "pytest", "wsc_tests", "-q", "-p", "no:cacheprovider", "--rootdir", str(work), "--continue-on-collection-errors"]
+    cmd = [sys.executable, "-m", "pytest", "wsc_tests", "-q", "-p", "no:cacheprovider", "--rootdir", str(work)]
+    cmd += ["--continue-on-collection-errors"]
     cmd += ["-c", str(work / "pytest.ini"), f"--timeout={PER_TEST_TIMEOUT}", f"--junitxml={junit}", "-o", "junit_family=xunit2"]
     return subprocess.run(cmd, cwd=work, env=env, timeout=RUN_TIMEOUT).returncode
 
@@ -204,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (its path is printed)")
     args = parser.parse_args(argv)
     sdist = fetch_sdist(args.cache, args.sdist)
+    check_sdist(sdist)
     work = Path(tempfile.mkdtemp(prefix="wsclient-suite-"))
     try:
         tests = extract_tests(sdist, work)
