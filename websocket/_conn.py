@@ -199,8 +199,7 @@ class Conn:
 
     def _recv(self, sock: socket.socket, size: int, flags: int) -> None:
         try:
-            # No flags argument unless needed: a socket-like object passed in socket= may take only recv(n).
-            data = sock.recv(size, flags) if flags else sock.recv(size)
+            data = sock.recv(size, flags)
         except socket.timeout as exc:
             raise WebSocketTimeoutException("Connection timed out") from exc
         except ssl.SSLError as exc:

@@ -1,8 +1,7 @@
 """websocket-client's private names that real code and its own test suite import, working over real sockets.
 
 Also the small behaviours its suite checks: ``str(ABNF)``, ``validate_utf8`` on
-a str, a socket-like object with ``recv(n)`` only, ``shutdown()`` of a socket
-whose descriptor is gone.
+a str, ``shutdown()`` of a socket whose descriptor is gone.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import socket
 from typing import Any
 
 import pytest
-from _raw_server import RawConn, accept_and_collect
+from _raw_server import accept_and_collect
 
 import websocket
 from websocket._abnf import ABNF, continuous_frame, frame_buffer
@@ -124,38 +123,6 @@ def test_str_of_abnf_and_validate_utf8_on_str() -> None:
     assert validate_utf8("\udc80") is False
     assert validate_utf8(b"\xce\xba") is True
     assert validate_utf8(bytearray(b"\xff")) is False
-
-
-class _RecvOnlyN:
-    """A socket-like object whose recv takes no flags (as some tunnel channels)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def recv(self, size: int) -> bytes:
-        return self._sock.recv(size)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-def test_socket_like_object_with_recv_n_only(raw_server) -> None:
-    def script(conn: RawConn) -> None:
-        conn.handshake()
-        conn.send_frame(1, b"from server")
-        conn.collect(echo_close=True)
-
-    srv = raw_server(script)
-    raw = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
-    ws = websocket.create_connection(srv.url, timeout=5, socket=_RecvOnlyN(raw))
-    try:
-        assert ws.recv() == "from server"
-        ws.send("hi")
-        ws.close()
-    finally:
-        raw.close()
-    (conn,) = srv.join()
-    assert [f.payload for f in conn.frames if f.opcode == 1] == [b"hi"]
 
 
 def test_shutdown_when_the_descriptor_was_closed_underneath(raw_server, connect) -> None:
