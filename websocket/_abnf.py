@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, ClassVar, Optional, Union
+from typing import Callable, ClassVar, Optional, Union
 
 from ._exceptions import WebSocketException, WebSocketProtocolException
 from ._sansio.frames import CloseCode, Opcode, encode_header, is_valid_close_code
@@ -26,8 +26,6 @@ __all__ = [
     "STATUS_TRY_AGAIN_LATER",
     "STATUS_BAD_GATEWAY",
     "STATUS_TLS_HANDSHAKE_ERROR",
-    "mask_key_bytes",
-    "mask_key_source",
 ]
 
 STATUS_NORMAL = CloseCode.NORMAL.value
@@ -188,12 +186,3 @@ def mask_key_source(func: Optional[Callable[[int], Union[bytes, str]]]) -> Optio
     """The key function the protocol calls for ``func`` (None keeps the default random keys)."""
     return None if func is None else _MaskKeySource(func)
 
-
-def __getattr__(name: str) -> Any:
-    # websocket-client defines its frame reader and fragment joiner here; they live in
-    # _framebuffer (which imports ABNF from this module, hence the lazy lookup).
-    if name in ("frame_buffer", "continuous_frame"):
-        from . import _framebuffer
-
-        return getattr(_framebuffer, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
