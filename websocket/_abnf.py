@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, ClassVar, Union
+from typing import Callable, ClassVar, Optional, Union
 
-from ._exceptions import WebSocketProtocolException
+from ._exceptions import WebSocketException, WebSocketProtocolException
 from ._sansio.frames import CloseCode, Opcode, encode_header, is_valid_close_code
 from ._sansio.mask import apply_mask
 
@@ -109,7 +109,7 @@ class ABNF:
                 raise WebSocketProtocolException("Invalid close opcode " + str(int.from_bytes(data[:2], "big")))
 
     def __str__(self) -> str:
-        return f"fin={self.fin} opcode={self.opcode} data={self.data!r}"
+        return f"fin={self.fin} opcode={self.opcode} data={self.data!s}"  # str(), as websocket-client
 
     @staticmethod
     def create_frame(data: Payload, opcode: int, fin: int = 1) -> ABNF:
@@ -137,7 +137,7 @@ class ABNF:
         header = encode_header(first, len(data), bool(self.mask_value))
         if not self.mask_value:
             return header + data
-        key = self.get_mask_key(4)
+        key = mask_key_bytes(self.get_mask_key(4))
         return header + key + apply_mask(data, key)
 
     @staticmethod
@@ -146,3 +146,43 @@ class ABNF:
         key = mask_key.encode("latin-1") if isinstance(mask_key, str) else bytes(mask_key)
         raw = data.encode("latin-1") if isinstance(data, str) else bytes(data)
         return apply_mask(raw, key)
+
+
+def mask_key_bytes(key: object) -> bytes:
+    """A mask key function's answer as 4 bytes: websocket-client accepts a str too (its own example returns one).
+
+    A str is encoded as latin-1, so each character is one key byte; anything
+    else than 4 bytes is refused before a byte of the frame is written.
+    """
+    if type(key) is bytes and len(key) == 4:
+        return key
+    if isinstance(key, str):
+        try:
+            raw = key.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise WebSocketException(f"the mask key {key!r} has characters beyond latin-1: a mask key is 4 bytes") from exc
+    elif isinstance(key, (bytes, bytearray, memoryview)):
+        raw = bytes(key)
+    else:
+        raise WebSocketException(f"the mask key function returned {type(key).__name__}, not bytes or str")
+    if len(raw) != 4:
+        raise WebSocketException(f"a mask key is 4 bytes, the mask key function returned {len(raw)}: {key!r}")
+    return raw
+
+
+class _MaskKeySource:
+    """Wraps a user's mask key function so its str or bytes answer reaches the protocol as 4 bytes."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable[[int], Union[bytes, str]]) -> None:
+        self.func = func
+
+    def __call__(self, length: int) -> bytes:
+        return mask_key_bytes(self.func(length))
+
+
+def mask_key_source(func: Optional[Callable[[int], Union[bytes, str]]]) -> Optional[Callable[[int], bytes]]:
+    """The key function the protocol calls for ``func`` (None keeps the default random keys)."""
+    return None if func is None else _MaskKeySource(func)
+

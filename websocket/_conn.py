@@ -252,7 +252,10 @@ class Conn:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            sock.close()
+            try:
+                sock.close()
+            except OSError:  # its descriptor was closed under it (EBADF): nothing is left to free
+                pass
 
 
 def wait_readable(sock: socket.socket, timeout: float) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
-from ._abnf import ABNF, STATUS_NORMAL
+from ._abnf import ABNF, STATUS_NORMAL, mask_key_source
 from ._conn import FAIL_CLOSE_TIMEOUT, Conn
 from ._exceptions import (
     WebSocketConcurrencyError,
@@ -33,6 +33,7 @@ from ._net.options import UNSET, ConnectOptions
 from ._sansio.deflate import client_offer
 from ._sansio.events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from ._sansio.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
+from ._sansio.mask import MaskKeys
 from ._sansio.protocol import DEFAULT_MAX_SIZE, ClientProtocol
 from ._socket import getdefaulttimeout, sock_opt
 from ._wsmessage import decode_text
@@ -59,7 +60,7 @@ class WebSocket(MessageMixin):
 
     def __init__(
         self,
-        get_mask_key: Optional[Callable[[int], bytes]] = None,
+        get_mask_key: Optional[Callable[[int], Union[bytes, str]]] = None,
         sockopt: Optional[list[Any]] = None,
         sslopt: Optional[dict[str, Any]] = None,
         fire_cont_frame: bool = False,
@@ -106,7 +107,7 @@ class WebSocket(MessageMixin):
             extension=opened.extension,
             validate_utf8=not self.skip_utf8_validation,
             fire_cont_frame=self.fire_cont_frame,
-            mask_key=self.get_mask_key,
+            mask_key=mask_key_source(self.get_mask_key),
         )
         self._closed.clear()
         self.close_frame = None
@@ -213,10 +214,10 @@ class WebSocket(MessageMixin):
             raise WebSocketException("the connection is not open")
         return sock.fileno()
 
-    def set_mask_key(self, func: Callable[[int], bytes]) -> None:
-        """Use ``func(4)`` for mask keys (for tests; the default is os.urandom in batches)."""
+    def set_mask_key(self, func: Callable[[int], Union[bytes, str]]) -> None:
+        """Use ``func(4)`` for mask keys, 4 bytes or a 4-character latin-1 str (the default is os.urandom in batches)."""
         self.get_mask_key = func
-        self._proto.mask_key = func
+        self._proto.mask_key = mask_key_source(func) or MaskKeys()
 
     def __enter__(self) -> WebSocket:
         return self

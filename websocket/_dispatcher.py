@@ -400,3 +400,33 @@ class SelectDispatcher:
                 timer.callback, timer.args, timer.active = callback, args, True
                 with self._lock:
                     self._push(timer)
+
+
+from ._socket import send  # noqa: E402  (websocket-client's name here; only DispatcherBase uses it)
+
+
+class DispatcherBase:
+    """websocket-client's dispatcher base class, for code that subclasses or imports it.
+
+    wsline's own loop does not use it: a custom dispatcher only needs the
+    ``Dispatcher`` protocol above.
+    """
+
+    def __init__(self, app: Any, ping_timeout: Optional[float]) -> None:
+        self.app = app
+        self.ping_timeout = ping_timeout
+
+    def timeout(self, seconds: Optional[float], callback: Callable[[], Any]) -> None:
+        """Run ``callback`` after ``seconds`` (None: at once), blocking meanwhile."""
+        if seconds is not None:
+            time.sleep(seconds)
+        callback()
+
+    def reconnect(self, seconds: float, reconnector: Callable[..., Any]) -> None:
+        """Sleep ``seconds``, then call ``reconnector(reconnecting=True)``."""
+        time.sleep(seconds)
+        reconnector(reconnecting=True)
+
+    def send(self, sock: Any, data: str | bytes) -> int:
+        """websocket-client's raw socket write."""
+        return send(sock, data)

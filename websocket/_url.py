@@ -303,3 +303,17 @@ def get_proxy_info(
     if proxy is None:
         return None, 0, None
     return proxy.host, proxy.port, proxy.auth
+
+
+# websocket-client's private names, imported by code that reuses its no_proxy rules.
+_is_no_proxy_host = is_no_proxy_host
+
+
+def _is_address_in_network(ip: str, net: str) -> bool:
+    """Whether the address (or network) ``ip`` lies inside the network ``net``; False for anything unparsable."""
+    try:
+        inner = ipaddress.ip_network(ip)
+        outer = ipaddress.ip_network(net)
+        return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False

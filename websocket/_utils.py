@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import threading
+from typing import Union
 
-from ._sansio.utf8 import validate_utf8
+from ._sansio.utf8 import validate_utf8 as _validate_bytes
 
 __all__ = ["NoLock", "validate_utf8", "extract_err_message", "extract_error_code"]
+
+
+def validate_utf8(data: Union[bytes, bytearray, memoryview, str]) -> bool:
+    """Whether ``data`` is valid UTF-8; a str is checked as its UTF-8 encoding, as websocket-client does.
+
+    (So a str fails only for lone surrogates.)
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    return _validate_bytes(raw)
 
 
 class NoLock:

@@ -65,11 +65,15 @@ def build_request(
 
     User header lines come after the WebSocket ones; a Sec-WebSocket-Key or
     Sec-WebSocket-Version given by the user replaces the generated one.
+    Sec-WebSocket-Protocol lines in ``header_lines`` are part of the offer
+    (kubernetes offers its subprotocols that way): they are merged with
+    ``subprotocols`` into one line. Sec-WebSocket-Extensions lines there
+    replace ``extensions`` and are sent as one line too.
     """
     user = header_lines or []
-    user_names = {line.split(":", 1)[0].strip().lower() for line in user}
+    user_names = {_name(line) for line in user}
     if key is None:
-        given = [line.split(":", 1)[1].strip() for line in user if line.split(":", 1)[0].strip().lower() == "sec-websocket-key"]
+        given = _values(user, "sec-websocket-key")
         key = given[0] if given else base64.b64encode(os.urandom(16)).decode("ascii")
     lines = [f"GET {check_header_text(resource, 'path')} HTTP/1.1", "Upgrade: websocket"]
     if host is not None:
@@ -81,23 +85,43 @@ def build_request(
     if "sec-websocket-version" not in user_names:
         lines.append("Sec-WebSocket-Version: 13")
     lines.append(f"Connection: {check_header_text(connection or 'Upgrade', 'connection')}")
-    protocols = list(subprotocols or [])
+    protocols = _merge_protocols(subprotocols or [], _values(user, "sec-websocket-protocol"))
     if protocols:
-        for p in protocols:
-            check_header_text(p, "subprotocol")
         lines.append(f"Sec-WebSocket-Protocol: {','.join(protocols)}")
-    if extensions and "sec-websocket-extensions" not in user_names:
+    if "sec-websocket-extensions" in user_names:
+        extensions = ", ".join(v for v in _values(user, "sec-websocket-extensions") if v) or None
+    if extensions:
         lines.append(f"Sec-WebSocket-Extensions: {extensions}")
-    lines.extend(user)
+    lines.extend(line for line in user if _name(line) not in _MERGED)
     if cookie:
         lines.append(f"Cookie: {check_header_text(cookie, 'cookie')}")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
-    offered = extensions
-    if "sec-websocket-extensions" in user_names:
-        offered = ", ".join(
-            line.split(":", 1)[1].strip() for line in user if line.split(":", 1)[0].strip().lower() == "sec-websocket-extensions"
-        )
-    return HandshakeRequest(data=data, key=key, subprotocols=protocols, extensions_offered=offered)
+    return HandshakeRequest(data=data, key=key, subprotocols=protocols, extensions_offered=extensions)
+
+
+# Offer headers that may come from both the options and ``header=``: each is sent as one line.
+_MERGED = frozenset(("sec-websocket-protocol", "sec-websocket-extensions"))
+
+
+def _name(line: str) -> str:
+    return line.split(":", 1)[0].strip().lower()
+
+
+def _values(lines: list[str], name: str) -> list[str]:
+    """The values of the header lines called ``name`` (any case), in order."""
+    return [line.split(":", 1)[1].strip() for line in lines if _name(line) == name]
+
+
+def _merge_protocols(given: list[str], header_values: list[str]) -> list[str]:
+    """``subprotocols=`` then those of Sec-WebSocket-Protocol lines, each name once (compared case-insensitively)."""
+    merged: list[str] = []
+    seen: set[str] = set()
+    for name in [*given, *(t for value in header_values for t in split_tokens(value))]:
+        check_header_text(name, "subprotocol")
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            merged.append(name)
+    return merged
 
 
 @dataclass
@@ -200,9 +224,11 @@ def check_upgrade(
     subprotocol = _check_subprotocol(headers.get_all("Sec-WebSocket-Protocol"), request.subprotocols)
     extensions = headers.get_all("Sec-WebSocket-Extensions")
     if extensions:
-        if not request.extensions_offered or negotiate_extensions is None:
-            raise WebSocketHandshakeException(f"the server selected extensions that were not offered: {', '.join(extensions)!r}")
-        negotiate_extensions(", ".join(extensions))
+        selected = ", ".join(extensions)
+        offered = request.extensions_offered
+        if not offered or negotiate_extensions is None or not _names_offered(selected, offered):
+            raise WebSocketHandshakeException(f"the server selected extensions that were not offered: {selected!r}")
+        negotiate_extensions(selected)
     return subprotocol
 
 
@@ -216,6 +242,20 @@ def _check_upgrade_header(values: list[str]) -> None:
     if not tokens or any(t.lower() != "websocket" for t in tokens):
         shown = values[0] if len(values) == 1 else (values or None)
         raise WebSocketHandshakeException(f"invalid Upgrade header in the response: {shown!r}")
+
+
+def _extension_names(value: str) -> set[str]:
+    """The extension names in a Sec-WebSocket-Extensions value, lowercased (parameters are ignored).
+
+    A comma inside a quoted parameter value yields a stray name: in the
+    answer that refuses it here, in the offer it lets it reach the
+    extension's own negotiation, which refuses every name it does not know.
+    """
+    return {item.split(";", 1)[0].strip().lower() for item in value.split(",") if item.strip()}
+
+
+def _names_offered(selected: str, offered: str) -> bool:
+    return _extension_names(selected) <= _extension_names(offered)
 
 
 def _check_subprotocol(values: list[str], offered: list[str]) -> Optional[str]:
