@@ -199,7 +199,8 @@ class Conn:
 
     def _recv(self, sock: socket.socket, size: int, flags: int) -> None:
         try:
-            data = sock.recv(size, flags)
+            # Flags only when needed: an object given in socket= may take none.
+            data = sock.recv(size, flags) if flags else sock.recv(size)
         except socket.timeout as exc:
             raise WebSocketTimeoutException("Connection timed out") from exc
         except ssl.SSLError as exc:

@@ -258,7 +258,7 @@ def wrap_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> ssl.
 def _recv_some(sock: socket.socket, deadline: Deadline, size: int, what: str, flags: int = 0) -> bytes:
     sock.settimeout(deadline.remaining())
     try:
-        return sock.recv(size, flags)
+        return sock.recv(size, flags) if flags else sock.recv(size)
     except socket.timeout as exc:
         raise WebSocketTimeoutException(f"{what} timed out") from exc
 
@@ -287,7 +287,9 @@ def read_http_head(
     status_checked = False
     # Over plain TCP the head is peeked, then taken exactly: frames sent right behind
     # the 101 stay in the kernel, where a caller that waits on the socket sees them.
-    peek = socket.MSG_PEEK if exact and hasattr(socket, "MSG_PEEK") and not isinstance(sock, ssl.SSLSocket) else 0
+    # Only on a real socket: an object given in socket= (a tunnel's channel) may take no flags.
+    real = isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket)
+    peek = socket.MSG_PEEK if exact and real and hasattr(socket, "MSG_PEEK") else 0
     while True:
         chunk = _recv_some(sock, deadline, 4096, what, peek)
         if not chunk:

@@ -232,6 +232,46 @@ def test_preconnected_socket_is_used(echo_server, connect) -> None:
         sock.close()
 
 
+class _Channel:
+    """A socket-like object as tunnels hand out (paramiko's Channel and the like): recv takes no flags."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def recv(self, size: int) -> bytes:
+        return self._sock.recv(size)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def settimeout(self, timeout: float | None) -> None:
+        self._sock.settimeout(timeout)
+
+    def gettimeout(self) -> float | None:
+        return self._sock.gettimeout()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def shutdown(self, how: int) -> None:
+        self._sock.shutdown(how)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def test_a_socket_like_object_whose_recv_takes_no_flags_works(echo_server, connect) -> None:
+    sock = socket.create_connection(("127.0.0.1", echo_server.port), timeout=5)
+    try:
+        ws = connect(echo_server.url_for("/echo"), socket=_Channel(sock))
+        ws.send("through a channel")
+        assert ws.recv() == "through a channel"
+        ws.send("and again")
+        assert ws.recv(timeout=5) == "and again"
+    finally:
+        sock.close()
+
+
 def test_sslopt_is_ignored_for_plain_ws(echo_server, connect) -> None:
     import ssl
 
