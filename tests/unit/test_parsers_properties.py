@@ -33,9 +33,11 @@ from websocket import (
     WebSocketConnectionClosedException,
     WebSocketHandshakeException,
     WebSocketPayloadException,
+    WebSocketPayloadTooBig,
     WebSocketProtocolException,
     WebSocketTimeoutException,
 )
+from websocket._exceptions import close_code_for
 from websocket._sansio.deflate import PerMessageDeflate
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message
 from websocket._sansio.handshake import (
@@ -111,8 +113,8 @@ def check_outcome(p: ClientProtocol, events: list[Any]) -> None:
             assert event.code in (1002, 1007, 1009), event.code
             assert isinstance(event.exc, (WebSocketProtocolException, WebSocketPayloadException))
             assert str(event.exc)
-            expected = WebSocketPayloadException if event.code == 1009 else None
-            assert expected is None or isinstance(event.exc, expected)
+            assert event.code == close_code_for(event.exc)
+            assert (event.code == 1009) == isinstance(event.exc, WebSocketPayloadTooBig)
         if isinstance(event, (Message, Fragment)):
             size = len(event.data.encode() if isinstance(event.data, str) else event.data)
             assert p.max_size is None or size <= p.max_size
@@ -169,7 +171,7 @@ def test_a_declared_length_over_max_size_fails_at_the_header(declared: int, max_
     assume(declared > max_size)
     p = ClientProtocol(mask_key=lambda n: KEY, max_size=max_size)
     events = feed(p, [server_frame(opcode, b"", length=declared)], eof=False)
-    assert summary(events) == [("failure", 1009, WebSocketPayloadException)]
+    assert summary(events) == [("failure", 1009, WebSocketPayloadTooBig)]
 
 
 @settings(max_examples=100, deadline=None)

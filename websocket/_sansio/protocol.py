@@ -20,8 +20,11 @@ from typing import Callable, Optional, Protocol
 from .._exceptions import (
     WebSocketConnectionClosedException,
     WebSocketException,
-    WebSocketPayloadException,
+    WebSocketInvalidCloseReason,
+    WebSocketInvalidUtf8,
+    WebSocketPayloadTooBig,
     WebSocketProtocolException,
+    close_code_for,
 )
 from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from .frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, CloseCode, parse_close, serialize_close
@@ -64,8 +67,9 @@ class Extension(Protocol):
     def decompress(self, data: bytes, end: bool, limit: Optional[int]) -> bytes:
         """Inflate the next piece of a message; ``end`` marks its last piece.
 
-        Raises WebSocketPayloadException when the output would pass ``limit``
-        and WebSocketProtocolException when the data is not valid deflate.
+        Raises WebSocketPayloadTooBig when the output would pass ``limit``
+        and WebSocketProtocolException when the data is not valid deflate
+        (the close code follows from the class: ``close_code_for``).
         """
 
     def compress(self, data: bytes) -> Optional[bytes]:
@@ -221,7 +225,7 @@ class ClientProtocol:
                     try:
                         events.append(Message(OP_TEXT, payload.decode("utf-8")))
                     except UnicodeDecodeError as exc:
-                        self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
+                        self._fail(_bad_text(exc))
                         return
                 else:
                     events.append(Message(OP_TEXT, payload))
@@ -269,7 +273,7 @@ class ClientProtocol:
         elif length >> 63:
             problem = "frame length with the most significant bit set"
         if problem is not None:
-            self._fail(CloseCode.PROTOCOL_ERROR, WebSocketProtocolException(problem))
+            self._fail(WebSocketProtocolException(problem))
             return False
         limited = opcode < 8 and self.max_size is not None and not (self._msg_compressed or b0 & 0x40)
         if limited and self._msg_size + length > self.max_size:  # type: ignore[operator]
@@ -310,11 +314,8 @@ class ClientProtocol:
             limit = None if self.max_size is None else self.max_size - self._msg_size
             try:
                 piece = self.extension.decompress(piece, message_end, limit)
-            except WebSocketPayloadException as exc:
-                self._fail(CloseCode.MESSAGE_TOO_BIG, exc)
-                return False
             except WebSocketException as exc:
-                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                self._fail(exc)
                 return False
         self._msg_size += len(piece)
         content: bytes | str = piece
@@ -322,7 +323,7 @@ class ClientProtocol:
             try:
                 text = self._decoder.decode(piece, message_end)
             except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
+                self._fail(_bad_text(exc))
                 return False
             if not self.fire_cont_frame:
                 content = text
@@ -354,10 +355,10 @@ class ClientProtocol:
             try:
                 code, reason = parse_close(payload, self.validate_utf8)
             except WebSocketProtocolException as exc:
-                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                self._fail(exc)
                 return False
             except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketProtocolException(f"invalid UTF-8 in close reason: {exc}"))
+                self._fail(_caused(WebSocketInvalidCloseReason(f"invalid UTF-8 in close reason: {exc}"), exc))
                 return False
             self.events.append(Close(code, reason, payload))
             self._stopped = True
@@ -365,17 +366,14 @@ class ClientProtocol:
         return True
 
     def _fail_too_big(self, size: int) -> None:
-        self._fail(
-            CloseCode.MESSAGE_TOO_BIG,
-            WebSocketPayloadException(f"message of {size} bytes or more is over max_size ({self.max_size} bytes)"),
-        )
+        self._fail(WebSocketPayloadTooBig(f"message of {size} bytes or more is over max_size ({self.max_size} bytes)"))
 
-    def _fail(self, code: int, exc: WebSocketException) -> None:
-        """The one place a violation by the server turns into a close code."""
+    def _fail(self, exc: WebSocketException) -> None:
+        """The one place a violation by the server turns into a failure; its class gives the close code."""
         self._stopped = True
         self._buf = b""
         self._pieces = []
-        self.events.append(Failure(code, exc))
+        self.events.append(Failure(close_code_for(exc), exc))
 
     # ----------------------------------------------------------- consuming events
 
@@ -475,6 +473,16 @@ def _join(pieces: list[bytes | str]) -> bytes | str:
 def _join_bytes(pieces: list[bytes | str]) -> bytes:
     data = _join(pieces)
     return data.encode() if isinstance(data, str) else data
+
+
+def _caused(exc: WebSocketException, cause: BaseException) -> WebSocketException:
+    """``exc`` with ``cause`` chained, as ``raise exc from cause`` would leave it when raised later."""
+    exc.__cause__ = cause
+    return exc
+
+
+def _bad_text(exc: UnicodeDecodeError) -> WebSocketException:
+    return _caused(WebSocketInvalidUtf8(f"invalid UTF-8 in text message: {exc}"), exc)
 
 
 def _control_payload(payload: bytes) -> bytes:
