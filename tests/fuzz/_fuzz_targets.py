@@ -90,7 +90,7 @@ def feed(p: ClientProtocol, chunks: list[bytes], eof: bool = True) -> list[Any]:
         assert len(p._buf) <= MAX_BUFFERED, len(p._buf)
         assert 0 < p.read_hint() <= MAX_READ
         if p.max_size is not None:
-            assert sum(len(piece) for piece in p._pieces) <= p.max_size
+            assert p._msg is None or len(p._msg) <= p.max_size
         seen.extend(p.events)
         p.events.clear()
     if eof:

@@ -198,7 +198,7 @@ def test_endless_empty_fragments_and_pings_keep_memory_flat() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024
-    assert p._pieces == []
+    assert not p._msg
 
 
 # ------------------------------------------------------------------ handshake

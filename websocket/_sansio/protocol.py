@@ -27,7 +27,7 @@ from .._exceptions import (
     close_code_for,
 )
 from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
-from .frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, CloseCode, parse_close, serialize_close
+from .frames import CloseCode, parse_close, serialize_close
 from .mask import MaskKeys, build_frame
 from .utf8 import Utf8Decoder
 
@@ -35,9 +35,6 @@ __all__ = ["ClientProtocol", "State", "Extension", "DEFAULT_MAX_SIZE"]
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
-# Pieces of a message in progress are joined once there are this many, so that a
-# stream of tiny fragments costs memory in proportion to its bytes, not its count.
-_MAX_PIECES = 1024
 # How much the I/O layer reads at a time while frames are small (read-ahead).
 READ_AHEAD = 65536
 # From this frame size on, reading exactly the rest of the frame is cheaper than
@@ -47,6 +44,7 @@ EXACT_READ_THRESHOLD = 256 * 1024
 # any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
 MAX_READ = 64 * 1024 * 1024
 
+_TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
 # Idle connections share this empty queue instead of holding a deque of their own
 # (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
@@ -83,8 +81,7 @@ class ClientProtocol:
     __slots__ = (
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
-        "_msg_size", "_pieces", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
-        "frame_exact",
+        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
     )
 
     def __init__(
@@ -112,16 +109,17 @@ class ClientProtocol:
         self._msg_opcode = 0
         self._msg_compressed = False
         self._msg_size = 0
-        self._pieces: list[bytes | str] = []
+        # Reassembly grows one buffer in place: memory stays at the message's size however
+        # it is cut, and no copy of the partial message is ever made.
+        self._msg: Optional[bytearray] = None
+        self._checked = 0  # bytes of _msg already through the UTF-8 decoder
+        self._fast_cont = False  # continuation frames can go straight into _msg
         self._decoder: Optional[Utf8Decoder] = None
         # The data frame whose payload is still arriving.
         self._frame_left = 0
         self._frame_fin = False
         self._fragment_opcode = 0
         self._exact = False  # a big frame was seen: read frame by frame, not ahead
-        # Set by the I/O layer when someone else watches the socket: never ask for bytes past
-        # the end of the current frame, so what is not yet returned stays visible there.
-        self.frame_exact = False
 
     # ----------------------------------------------------------------- receiving
 
@@ -147,24 +145,13 @@ class ClientProtocol:
         the rest of the current header or payload, so that a big payload is
         received in one piece.
         """
-        if self.frame_exact:
-            return self._to_frame_end()
         if self._msg_compressed:
             # max_size bounds the inflated size only: never hold much compressed data unchecked.
             return READ_AHEAD if self._frame_left > READ_AHEAD or not self._frame_left else self._frame_left
         if not self._exact:
             return max(READ_AHEAD, self._frame_left if self._frame_left < (1 << 22) else 1 << 22)
-        return self._to_frame_end()
-
-    def mid_frame(self) -> bool:
-        """Whether part of a frame has been received and the rest has not."""
-        return bool(self._frame_left or self._buf)
-
-    def _to_frame_end(self) -> int:
-        """Bytes left in the current frame's header, or else in its payload (at most MAX_READ)."""
         if self._frame_left:
-            cap = READ_AHEAD if self._msg_compressed else MAX_READ
-            return min(self._frame_left, cap)
+            return min(self._frame_left, MAX_READ)
         buf = self._buf
         if len(buf) < 2:
             return 2 - len(buf)
@@ -195,6 +182,7 @@ class ClientProtocol:
         n = len(data)
         pos = 0
         events = self.events
+        max_size = self.max_size
         while n - pos >= 2:
             b0 = data[pos]
             b1 = data[pos + 1]
@@ -214,23 +202,40 @@ class ClientProtocol:
             end = start + length
             # Fast path: a whole unfragmented text or binary frame, nothing in progress.
             if (b0 == 0x81 or b0 == 0x82) and b1 < 0x80 and end <= n and not self._msg_opcode:
-                if self.max_size is not None and length > self.max_size:
+                if max_size is not None and length > max_size:
                     self._fail_too_big(length)
                     return
                 payload = data[start:end]
                 pos = end
                 if b0 == 0x82:
-                    events.append(Message(OP_BINARY, payload))
+                    events.append(Message(_BINARY, payload))
                 elif self.validate_utf8:
                     try:
-                        events.append(Message(OP_TEXT, payload.decode("utf-8")))
+                        events.append(Message(_TEXT, payload.decode("utf-8")))
                     except UnicodeDecodeError as exc:
                         self._fail(_bad_text(exc))
                         return
                 else:
-                    events.append(Message(OP_TEXT, payload))
+                    events.append(Message(_TEXT, payload))
                 continue
-            if not self._check_header(b0, b1, length):
+            # Fast path: a whole continuation frame of an uncompressed message being reassembled.
+            # Text is validated once the run of such frames ends (_check_text), not frame by frame.
+            if not b0 & 0x7F and b1 < 0x80 and end <= n and self._fast_cont:
+                msg = self._msg
+                assert msg is not None
+                size = len(msg) + length
+                if max_size is not None and size > max_size:
+                    if self._check_text(False):  # bad text that came first fails first, with 1007
+                        self._fail_too_big(size)
+                    return
+                msg += data[start:end]
+                self._msg_size = size
+                self._exact = length >= EXACT_READ_THRESHOLD
+                pos = end
+                if b0 & 0x80 and not self._end_message(b""):
+                    return
+                continue
+            if not self._check_text(False) or not self._check_header(b0, b1, length):
                 return
             self._exact = length >= EXACT_READ_THRESHOLD
             opcode = b0 & 0x0F
@@ -249,7 +254,8 @@ class ClientProtocol:
                 self._begin_data_frame(b0, opcode, length)
                 self._stream(data[start:] if start else data)
                 return
-        self._buf = data[pos:] if pos else data
+        if self._check_text(False):
+            self._buf = data[pos:] if pos else data
 
     def _check_header(self, b0: int, b1: int, length: int) -> bool:
         """Apply every RFC 6455 rule that a frame header alone can break."""
@@ -257,18 +263,18 @@ class ClientProtocol:
         problem = None
         if b1 & 0x80:
             problem = "the server sent a masked frame"
-        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (OP_TEXT, OP_BINARY)):
+        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (_TEXT, _BINARY)):
             problem = f"reserved bits set in a frame (rsv={(b0 >> 4) & 7})"
-        elif opcode not in (OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG):
+        elif opcode not in (_CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG):
             problem = f"reserved opcode {opcode:#x}"
         elif opcode >= 8:
             if not b0 & 0x80:
                 problem = "fragmented control frame"
             elif length > 125:
                 problem = f"control frame with a {length}-byte payload"
-        elif opcode == OP_CONT and not self._msg_opcode:
+        elif opcode == _CONT and not self._msg_opcode:
             problem = "continuation frame without a message to continue"
-        elif opcode != OP_CONT and self._msg_opcode:
+        elif opcode != _CONT and self._msg_opcode:
             problem = "new data frame inside a fragmented message"
         elif length >> 63:
             problem = "frame length with the most significant bit set"
@@ -282,11 +288,14 @@ class ClientProtocol:
         return True
 
     def _begin_data_frame(self, b0: int, opcode: int, still_to_come: int) -> None:
-        if opcode != OP_CONT:
+        if opcode != _CONT:
             self._msg_opcode = opcode
             self._msg_compressed = bool(b0 & 0x40)
             self._msg_size = 0
-            if opcode == OP_TEXT and self.validate_utf8:
+            self._msg = bytearray()
+            self._checked = 0
+            self._fast_cont = not (self._msg_compressed or self.fire_cont_frame)
+            if opcode == _TEXT and self.validate_utf8:
                 self._decoder = Utf8Decoder()
         self._frame_fin = bool(b0 & 0x80)
         self._frame_left = still_to_come
@@ -318,38 +327,68 @@ class ClientProtocol:
                 self._fail(exc)
                 return False
         self._msg_size += len(piece)
-        content: bytes | str = piece
+        if message_end and not self.fire_cont_frame:
+            return self._end_message(piece)
+        msg = self._msg
+        assert msg is not None
+        msg += piece
+        # Bytes that arrive frame by frame or read by read are checked as they come, so bad text
+        # fails before its message, or even its frame, is complete.
+        if not self._check_text(message_end):
+            return False
+        if frame_end and self.fire_cont_frame:
+            self.events.append(Fragment(self._fragment_opcode, bytes(msg), self._frame_fin))
+            self._msg = bytearray() if not message_end else None
+            self._checked = 0
+            if message_end:
+                self._message_done()
+        return True
+
+    def _check_text(self, final: bool) -> bool:
+        """Run the reassembled text not yet checked through the UTF-8 decoder (its output is not needed)."""
+        decoder = self._decoder
+        if decoder is None:
+            return True
+        msg = self._msg
+        assert msg is not None
+        if self._checked == len(msg) and not final:
+            return True
+        try:
+            decoder.decode(msg[self._checked :], final)
+        except UnicodeDecodeError as exc:
+            self._fail(_bad_text(exc))
+            return False
+        self._checked = len(msg)
+        return True
+
+    def _end_message(self, last: bytes) -> bool:
+        """Deliver the message being reassembled, ``last`` being its final bytes."""
+        msg = self._msg
+        raw = b"".join((msg, last)) if msg else last
+        data: bytes | str = raw
         if self._decoder is not None:
+            # One strict decode of the whole message: it validates what the decoder did not see yet.
             try:
-                text = self._decoder.decode(piece, message_end)
+                data = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 self._fail(_bad_text(exc))
                 return False
-            if not self.fire_cont_frame:
-                content = text
-        if content:
-            pieces = self._pieces
-            pieces.append(content)
-            if len(pieces) >= _MAX_PIECES and not self.fire_cont_frame:
-                self._pieces = [_join(pieces)]
-        if self.fire_cont_frame:
-            if frame_end:
-                self.events.append(Fragment(self._fragment_opcode, _join_bytes(self._pieces), self._frame_fin))
-                self._pieces = []
-        elif message_end:
-            data = _join(self._pieces) if self._pieces else ("" if self._decoder is not None else b"")
-            self.events.append(Message(self._msg_opcode, data))
-            self._pieces = []
-        if message_end:
-            self._msg_opcode = 0
-            self._msg_compressed = False
-            self._decoder = None
+        self.events.append(Message(self._msg_opcode, data))
+        self._message_done()
         return True
 
+    def _message_done(self) -> None:
+        self._msg_opcode = 0
+        self._msg_compressed = False
+        self._fast_cont = False
+        self._decoder = None
+        self._msg = None
+        self._checked = 0
+
     def _control_frame(self, opcode: int, payload: bytes) -> bool:
-        if opcode == OP_PING:
+        if opcode == _PING:
             self.events.append(Ping(payload))
-        elif opcode == OP_PONG:
+        elif opcode == _PONG:
             self.events.append(Pong(payload))
         else:
             try:
@@ -372,7 +411,9 @@ class ClientProtocol:
         """The one place a violation by the server turns into a failure; its class gives the close code."""
         self._stopped = True
         self._buf = b""
-        self._pieces = []
+        self._msg = None
+        self._decoder = None
+        self._fast_cont = False
         self.events.append(Failure(close_code_for(exc), exc))
 
     # ----------------------------------------------------------- consuming events
@@ -385,7 +426,7 @@ class ClientProtocol:
         """
         if isinstance(event, Ping):
             if self.close_sent is None:
-                self._out.append(self._frame(OP_PONG, event.payload))
+                self._out.append(self._frame(_PONG, event.payload))
         elif isinstance(event, Close):
             self.close_rcvd = event
             if self.close_sent is None:
@@ -416,7 +457,7 @@ class ClientProtocol:
         if self.close_sent is not None or self.state is State.CLOSED:
             raise WebSocketConnectionClosedException("socket is already closed.")
         first = (0x80 if fin else 0) | opcode
-        if self.extension is not None and fin and opcode != OP_CONT:
+        if self.extension is not None and fin and opcode != _CONT:
             compressed = self.extension.compress(payload)
             if compressed is not None:
                 return build_frame(first | 0x40, compressed, self.mask_key(4))
@@ -430,12 +471,12 @@ class ClientProtocol:
     def send_ping(self, payload: bytes) -> bytes:
         """Return the wire bytes of a ping."""
         self._check_can_send()
-        return self._frame(OP_PING, _control_payload(payload))
+        return self._frame(_PING, _control_payload(payload))
 
     def send_pong(self, payload: bytes) -> bytes:
         """Return the wire bytes of a pong."""
         self._check_can_send()
-        return self._frame(OP_PONG, _control_payload(payload))
+        return self._frame(_PONG, _control_payload(payload))
 
     def send_close(self, code: int = CloseCode.NORMAL, reason: bytes | str = b"") -> bytes:
         """Start the closing handshake; returns the close frame (empty if one was sent)."""
@@ -447,7 +488,7 @@ class ClientProtocol:
 
     def _queue_close(self, payload: bytes) -> None:
         self.close_sent = payload
-        self._out.append(self._frame(OP_CLOSE, payload))
+        self._out.append(self._frame(_CLOSE, payload))
 
     def _check_can_send(self) -> None:
         if self.close_sent is not None or self.state is State.CLOSED:
@@ -458,21 +499,6 @@ class ClientProtocol:
             first |= 0x80
         # One allocation and one pass over the payload for header, key and masked bytes.
         return build_frame(first, payload, self.mask_key(4))
-
-
-def _join(pieces: list[bytes | str]) -> bytes | str:
-    if not pieces:
-        return b""
-    if len(pieces) == 1:
-        return pieces[0]
-    if isinstance(pieces[0], str):
-        return "".join(pieces)  # type: ignore[arg-type]
-    return b"".join(pieces)  # type: ignore[arg-type]
-
-
-def _join_bytes(pieces: list[bytes | str]) -> bytes:
-    data = _join(pieces)
-    return data.encode() if isinstance(data, str) else data
 
 
 def _caused(exc: WebSocketException, cause: BaseException) -> WebSocketException:
