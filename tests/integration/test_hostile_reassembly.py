@@ -1,15 +1,18 @@
-"""Reassembly against hostile fragmentation: memory stays near max_size, and the limit is enforced at once.
+"""Reassembly and read-ahead against hostile servers: memory stays near the limits.
 
-The servers are raw sockets on 127.0.0.1 streaming fragments of one message
-that never ends (docs/robustness.md, "Memory is bounded by the limits").
+The servers are raw sockets on 127.0.0.1: fragments of one message that never
+ends, or compressed messages that each inflate to a mebibyte, many to a read
+(docs/robustness.md, "Memory is bounded by the limits").
 """
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from _hostile import MIB, expect_failure, socket_released, stream_until_client_leaves, traced_peak
 from _raw_server import RawConn
-from _wire import OP_BINARY, OP_CONT, OP_TEXT, build_frame
+from _wire import OP_BINARY, OP_CONT, OP_TEXT, RSV1, build_frame
 
 import websocket
 from websocket._sansio.protocol import DEFAULT_MAX_SIZE
@@ -78,5 +81,41 @@ def test_a_message_in_many_one_byte_fragments_arrives_whole(raw_server, connect)
     ws = connect(srv.url, timeout=5)
     assert ws.recv() == text
     assert ws.recv() == b"after"
+    ws.close()
+    srv.join()
+
+
+# ------------------------------------------- compressed read-ahead is bounded
+
+
+def _megabyte_messages(count: int) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    wire = []
+    for i in range(count):
+        body = c.compress(bytes([i]) * MIB) + c.flush(zlib.Z_SYNC_FLUSH)
+        wire.append(build_frame(OP_BINARY, body[:-4], rsv=RSV1))
+    return b"".join(wire)
+
+
+def test_compressed_messages_in_one_read_are_not_all_inflated_at_once(raw_server, connect) -> None:
+    wire = _megabyte_messages(64)  # about 1 KiB each on the wire: one read-ahead holds them all
+
+    def script(conn: RawConn) -> None:
+        conn.handshake(headers=[("Sec-WebSocket-Extensions", "permessage-deflate")])
+        conn.send_raw(wire)
+        conn.collect(timeout=5)
+
+    srv = raw_server(script)
+    ws = connect(srv.url, timeout=10)
+    sizes = []
+    with traced_peak() as peak:
+        for i in range(64):
+            data = ws.recv()
+            assert data == bytes([i]) * MIB
+            sizes.append(len(data))
+            del data
+    assert sizes == [MIB] * 64
+    # Inflated messages queued ahead of the caller: about INFLATED_AHEAD (1 MiB) and the one taken.
+    assert peak[0] < 6 * MIB, peak[0]
     ws.close()
     srv.join()

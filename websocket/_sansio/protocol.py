@@ -40,11 +40,18 @@ READ_AHEAD = 65536
 # From this frame size on, reading exactly the rest of the frame is cheaper than
 # read-ahead: the payload then arrives in one piece and needs no join.
 EXACT_READ_THRESHOLD = 256 * 1024
+# Inflated messages are queued ahead of the caller up to about this many bytes per read:
+# the rest of the read waits, compressed, until the caller has taken them (resume()).
+INFLATED_AHEAD = 1 << 20
+# The budget of a call that parses what the caller fed while frames were held back:
+# such a caller does not resume(), so nothing is held back from it twice.
+_NO_BUDGET = -(1 << 62)
 # Reads never ask for more than this: the socket layer allocates the whole buffer before
 # any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
 MAX_READ = 64 * 1024 * 1024
 
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
+
 
 # Idle connections share this empty queue instead of holding a deque of their own
 # (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
@@ -81,7 +88,7 @@ class ClientProtocol:
     __slots__ = (
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
-        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
+        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_inflated", "held", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
     )
 
     def __init__(
@@ -120,6 +127,10 @@ class ClientProtocol:
         self._frame_fin = False
         self._fragment_opcode = 0
         self._exact = False  # a big frame was seen: read frame by frame, not ahead
+        self._inflated = 0  # bytes of inflated messages queued by this call
+        # Complete frames wait in the buffer after inflated messages filled the budget:
+        # call resume() once the events are taken, before reading more.
+        self.held = False
 
     # ----------------------------------------------------------------- receiving
 
@@ -129,6 +140,8 @@ class ClientProtocol:
             return
         if self.events is _NO_EVENTS:
             self.events = deque()
+        self._inflated = _NO_BUDGET if self.held else 0
+        self.held = False
         if self._frame_left:
             data = self._stream(data)
             if not data or self._stopped:
@@ -136,6 +149,17 @@ class ClientProtocol:
         if self._buf:
             data = self._buf + data
             self._buf = b""
+        self._parse(data)
+
+    def resume(self) -> None:
+        """Parse the complete frames held back (``held``) once the queued events were taken."""
+        if not self.held or self._stopped:
+            return
+        self.held = False
+        self._inflated = 0
+        data, self._buf = self._buf, b""
+        if self.events is _NO_EVENTS:
+            self.events = deque()
         self._parse(data)
 
     def read_hint(self) -> int:
@@ -173,9 +197,14 @@ class ClientProtocol:
 
     def receive_eof(self) -> None:
         """The server closed its side of the TCP connection."""
-        self._stopped = True
         if self.events is _NO_EVENTS:
             self.events = deque()
+        if self.held and not self._stopped:  # what arrived before the end is delivered first
+            self.held = False
+            self._inflated = _NO_BUDGET
+            data, self._buf = self._buf, b""
+            self._parse(data)
+        self._stopped = True
         self.events.append(EndOfStream())
 
     def _parse(self, data: bytes) -> None:
@@ -248,6 +277,9 @@ class ClientProtocol:
                     self._begin_data_frame(b0, opcode, 0)
                     if not self._data_piece(data[start:end]):
                         return
+                    if self._inflated >= INFLATED_AHEAD and pos < n:
+                        self.held = True  # enough inflated data waits for the caller
+                        break
             elif opcode >= 8:
                 break  # at most 125 bytes: wait for the rest of the frame
             else:
@@ -374,6 +406,8 @@ class ClientProtocol:
                 self._fail(_bad_text(exc))
                 return False
         self.events.append(Message(self._msg_opcode, data))
+        if self._msg_compressed:
+            self._inflated += len(raw)
         self._message_done()
         return True
 
@@ -410,6 +444,7 @@ class ClientProtocol:
     def _fail(self, exc: WebSocketException) -> None:
         """The one place a violation by the server turns into a failure; its class gives the close code."""
         self._stopped = True
+        self.held = False
         self._buf = b""
         self._msg = None
         self._decoder = None
