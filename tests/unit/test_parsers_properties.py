@@ -38,6 +38,7 @@ from websocket import (
     WebSocketTimeoutException,
 )
 from websocket._exceptions import close_code_for
+from websocket._sansio import protocol as protocol_module
 from websocket._sansio.deflate import PerMessageDeflate
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message
 from websocket._sansio.handshake import (
@@ -51,6 +52,8 @@ from websocket._sansio.handshake import (
 )
 from websocket._sansio.protocol import ClientProtocol, State
 from websocket._socket import Deadline, read_http_head
+
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"
@@ -152,6 +155,40 @@ def test_chunking_never_changes_the_outcome(frames: list[bytes], cuts: list[int]
     deflate = config["deflate"]
     whole = summary(feed(make_proto(config), [stream], eof=True), deflate)
     assert summary(feed(make_proto(config), cut(stream, cuts), eof=True), deflate) == whole
+
+
+@pytest.mark.skipif(protocol_module._compiled_parser() is None, reason="the C extension is not built")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    frames=st.lists(hostile_frames(), max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=5000), max_size=8),
+    config=configs,
+)
+def test_the_compiled_and_the_pure_receive_path_give_the_same_events(
+    frames: list[bytes], cuts: list[int], config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = b"".join(frames)
+    # Runs of whole messages, so the compiled loop has something to take, around the hostile frames.
+    plain = server_frame(TEXT, "é…".encode() * 3) + server_frame(BINARY, b"b" * 130)
+    chunks = cut(plain * 3 + stream + plain, cuts)
+    deflate = config["deflate"]
+    outcomes = []
+    for impl in (protocol_module._compiled_parser(), None):
+        monkeypatch.setattr(protocol_module, "_parse_messages", impl)
+        p = make_proto(config)
+        outcomes.append(detailed(feed(p, chunks, eof=True), deflate))
+    assert outcomes[0] == outcomes[1]
+
+
+def detailed(events: list[Any], deflate: bool) -> list[Any]:
+    """The events with their data and types, and the failures with their message."""
+    out: list[Any] = [*summary(events, deflate), [type(e).__name__ for e in events]]
+    for event in events:
+        if isinstance(event, Message):
+            out.append((type(event.data), event.data))
+        elif isinstance(event, Failure):
+            out.append(str(event.exc))
+    return out
 
 
 @settings(max_examples=300, deadline=None)

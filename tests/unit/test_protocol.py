@@ -15,6 +15,8 @@ from websocket._exceptions import close_code_for
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
 from websocket._sansio.protocol import ClientProtocol, State
 
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
+
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"
 

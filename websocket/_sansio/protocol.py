@@ -14,6 +14,7 @@ Frames after a close frame or a failure are ignored.
 from __future__ import annotations
 
 import enum
+import os
 from collections import deque
 from typing import Callable, Optional, Protocol
 
@@ -53,6 +54,21 @@ MAX_READ = 64 * 1024 * 1024
 _TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
 
+def _compiled_parser() -> Optional[Callable[[bytes, int, type, int, bool], tuple[list[Message], int]]]:
+    """The C loop over whole unfragmented messages, unless absent or WSLINE_NO_SPEEDUPS is set."""
+    if os.environ.get("WSLINE_NO_SPEEDUPS"):
+        return None
+    try:
+        from ._speedups import parse_messages
+    except ImportError:
+        return None
+    return parse_messages
+
+
+# Parses runs of whole text/binary frames in one call, stopping at anything else (a control
+# frame, a fragment, an error), which the Python loop below then handles: same events either way.
+_parse_messages = _compiled_parser()
+
 # Idle connections share this empty queue instead of holding a deque of their own
 # (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
 _NO_EVENTS: deque[Event] = deque(maxlen=0)
@@ -88,7 +104,8 @@ class ClientProtocol:
     __slots__ = (
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
-        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_inflated", "held", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
+        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_inflated", "held",
+        "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
     )
 
     def __init__(
@@ -212,6 +229,10 @@ class ClientProtocol:
         pos = 0
         events = self.events
         max_size = self.max_size
+        fast = _parse_messages if type(data) is bytes else None
+        limit = -1 if max_size is None else min(max_size, 1 << 62)
+        if max_size is not None and max_size < 0:
+            fast = None  # a negative limit refuses every frame: the Python path says so
         while n - pos >= 2:
             b0 = data[pos]
             b1 = data[pos + 1]
@@ -231,6 +252,12 @@ class ClientProtocol:
             end = start + length
             # Fast path: a whole unfragmented text or binary frame, nothing in progress.
             if (b0 == 0x81 or b0 == 0x82) and b1 < 0x80 and end <= n and not self._msg_opcode:
+                if fast is not None:
+                    found, after = fast(data, pos, Message, limit, self.validate_utf8)
+                    if after > pos:
+                        events.extend(found)
+                        pos = after
+                        continue
                 if max_size is not None and length > max_size:
                     self._fail_too_big(length)
                     return
