@@ -297,7 +297,17 @@ class WebSocket(MessageMixin):
         the connection's timeout applies. A timeout loses nothing: the part of
         a message already read is kept for the next call.
         """
-        event = self._receive(timeout, False)
+        events = self._proto.events
+        event: Optional[Event] = None
+        # A whole message already parsed needs no wait, no deadline and no answer: take it at once.
+        if events and timeout is UNSET and not _trace.on and type(events[0]) is Message and self.readlock.acquire(False):
+            try:
+                if events and type(events[0]) is Message:
+                    event = events.popleft()
+            finally:
+                self.readlock.release()
+        if event is None:
+            event = self._receive(timeout, False)
         if type(event) is Message:
             data = event.data
             if event.opcode == OP_TEXT and not isinstance(data, str):
