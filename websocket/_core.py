@@ -297,15 +297,16 @@ class WebSocket(MessageMixin):
         the connection's timeout applies. A timeout loses nothing: the part of
         a message already read is kept for the next call.
         """
-        events = self._proto.events
+        conn = self._conn
+        events = conn.proto.events
         event: Optional[Event] = None
         # A whole message already parsed needs no wait, no deadline and no answer: take it at once.
-        if events and timeout is UNSET and not _trace.on and type(events[0]) is Message and self.readlock.acquire(False):
+        if events and timeout is None and not _trace.on and type(events[0]) is Message and conn.readlock.acquire(False):
             try:
                 if events and type(events[0]) is Message:
                     event = events.popleft()
             finally:
-                self.readlock.release()
+                conn.readlock.release()
         if event is None:
             event = self._receive(timeout, False)
         if type(event) is Message:

@@ -28,7 +28,7 @@ from .._exceptions import (
     close_code_for,
 )
 from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
-from .frames import CloseCode, parse_close, serialize_close
+from .frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, CloseCode, parse_close, serialize_close
 from .mask import MaskKeys, build_frame
 from .utf8 import Utf8Decoder
 
@@ -51,7 +51,6 @@ _NO_BUDGET = -(1 << 62)
 # any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
 MAX_READ = 64 * 1024 * 1024
 
-_TEXT, _BINARY, _CONT, _CLOSE, _PING, _PONG = 1, 2, 0, 8, 9, 10
 
 
 def _compiled_parser() -> Optional[Callable[[bytes, int, type, int, bool], tuple[list[Message], int]]]:
@@ -105,7 +104,7 @@ class ClientProtocol:
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
         "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_inflated", "held",
-        "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
+        "_frame_left", "_frame_fin", "_fragment_opcode", "_exact", "frame_exact",
     )
 
     def __init__(
@@ -148,6 +147,9 @@ class ClientProtocol:
         # Complete frames wait in the buffer after inflated messages filled the budget:
         # call resume() once the events are taken, before reading more.
         self.held = False
+        # Set by the I/O layer when someone else watches the socket: never ask for bytes past
+        # the end of the current frame, so what is not yet returned stays visible there.
+        self.frame_exact = False
 
     # ----------------------------------------------------------------- receiving
 
@@ -186,13 +188,24 @@ class ClientProtocol:
         the rest of the current header or payload, so that a big payload is
         received in one piece.
         """
+        if self.frame_exact:
+            return self._to_frame_end()
         if self._msg_compressed:
             # max_size bounds the inflated size only: never hold much compressed data unchecked.
             return READ_AHEAD if self._frame_left > READ_AHEAD or not self._frame_left else self._frame_left
         if not self._exact:
             return max(READ_AHEAD, self._frame_left if self._frame_left < (1 << 22) else 1 << 22)
+        return self._to_frame_end()
+
+    def mid_frame(self) -> bool:
+        """Whether part of a frame has been received and the rest has not."""
+        return bool(self._frame_left or (self._buf and not self.held))
+
+    def _to_frame_end(self) -> int:
+        """Bytes left in the current frame's header, or else in its payload (at most MAX_READ)."""
         if self._frame_left:
-            return min(self._frame_left, MAX_READ)
+            cap = READ_AHEAD if self._msg_compressed else MAX_READ
+            return min(self._frame_left, cap)
         buf = self._buf
         if len(buf) < 2:
             return 2 - len(buf)
@@ -264,15 +277,15 @@ class ClientProtocol:
                 payload = data[start:end]
                 pos = end
                 if b0 == 0x82:
-                    events.append(Message(_BINARY, payload))
+                    events.append(Message(OP_BINARY, payload))
                 elif self.validate_utf8:
                     try:
-                        events.append(Message(_TEXT, payload.decode("utf-8")))
+                        events.append(Message(OP_TEXT, payload.decode("utf-8")))
                     except UnicodeDecodeError as exc:
                         self._fail(_bad_text(exc))
                         return
                 else:
-                    events.append(Message(_TEXT, payload))
+                    events.append(Message(OP_TEXT, payload))
                 continue
             # Fast path: a whole continuation frame of an uncompressed message being reassembled.
             # Text is validated once the run of such frames ends (_check_text), not frame by frame.
@@ -322,18 +335,18 @@ class ClientProtocol:
         problem = None
         if b1 & 0x80:
             problem = "the server sent a masked frame"
-        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (_TEXT, _BINARY)):
+        elif b0 & 0x70 and (b0 & 0x30 or self.extension is None or opcode not in (OP_TEXT, OP_BINARY)):
             problem = f"reserved bits set in a frame (rsv={(b0 >> 4) & 7})"
-        elif opcode not in (_CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG):
+        elif opcode not in (OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG):
             problem = f"reserved opcode {opcode:#x}"
         elif opcode >= 8:
             if not b0 & 0x80:
                 problem = "fragmented control frame"
             elif length > 125:
                 problem = f"control frame with a {length}-byte payload"
-        elif opcode == _CONT and not self._msg_opcode:
+        elif opcode == OP_CONT and not self._msg_opcode:
             problem = "continuation frame without a message to continue"
-        elif opcode != _CONT and self._msg_opcode:
+        elif opcode != OP_CONT and self._msg_opcode:
             problem = "new data frame inside a fragmented message"
         elif length >> 63:
             problem = "frame length with the most significant bit set"
@@ -347,14 +360,14 @@ class ClientProtocol:
         return True
 
     def _begin_data_frame(self, b0: int, opcode: int, still_to_come: int) -> None:
-        if opcode != _CONT:
+        if opcode != OP_CONT:
             self._msg_opcode = opcode
             self._msg_compressed = bool(b0 & 0x40)
             self._msg_size = 0
             self._msg = bytearray()
             self._checked = 0
             self._fast_cont = not (self._msg_compressed or self.fire_cont_frame)
-            if opcode == _TEXT and self.validate_utf8:
+            if opcode == OP_TEXT and self.validate_utf8:
                 self._decoder = Utf8Decoder()
         self._frame_fin = bool(b0 & 0x80)
         self._frame_left = still_to_come
@@ -447,9 +460,9 @@ class ClientProtocol:
         self._checked = 0
 
     def _control_frame(self, opcode: int, payload: bytes) -> bool:
-        if opcode == _PING:
+        if opcode == OP_PING:
             self.events.append(Ping(payload))
-        elif opcode == _PONG:
+        elif opcode == OP_PONG:
             self.events.append(Pong(payload))
         else:
             try:
@@ -488,7 +501,7 @@ class ClientProtocol:
         """
         if isinstance(event, Ping):
             if self.close_sent is None:
-                self._out.append(self._frame(_PONG, event.payload))
+                self._out.append(self._frame(OP_PONG, event.payload))
         elif isinstance(event, Close):
             self.close_rcvd = event
             if self.close_sent is None:
@@ -519,7 +532,7 @@ class ClientProtocol:
         if self.close_sent is not None or self.state is State.CLOSED:
             raise WebSocketConnectionClosedException("socket is already closed.")
         first = (0x80 if fin else 0) | opcode
-        if self.extension is not None and fin and opcode != _CONT:
+        if self.extension is not None and fin and opcode != OP_CONT:
             compressed = self.extension.compress(payload)
             if compressed is not None:
                 return build_frame(first | 0x40, compressed, self.mask_key(4))
@@ -533,12 +546,12 @@ class ClientProtocol:
     def send_ping(self, payload: bytes) -> bytes:
         """Return the wire bytes of a ping."""
         self._check_can_send()
-        return self._frame(_PING, _control_payload(payload))
+        return self._frame(OP_PING, _control_payload(payload))
 
     def send_pong(self, payload: bytes) -> bytes:
         """Return the wire bytes of a pong."""
         self._check_can_send()
-        return self._frame(_PONG, _control_payload(payload))
+        return self._frame(OP_PONG, _control_payload(payload))
 
     def send_close(self, code: int = CloseCode.NORMAL, reason: bytes | str = b"") -> bytes:
         """Start the closing handshake; returns the close frame (empty if one was sent)."""
@@ -550,7 +563,7 @@ class ClientProtocol:
 
     def _queue_close(self, payload: bytes) -> None:
         self.close_sent = payload
-        self._out.append(self._frame(_CLOSE, payload))
+        self._out.append(self._frame(OP_CLOSE, payload))
 
     def _check_can_send(self) -> None:
         if self.close_sent is not None or self.state is State.CLOSED:
