@@ -156,7 +156,7 @@ class Conn:
     def buffered(self) -> bool:
         """Whether received bytes wait in memory (at most one TLS record): reading them cannot block."""
         sock = self.sock
-        return bool(self.leftover) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
+        return bool(self.leftover) or self.proto.held or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
 
     def read(self, deadline: Optional[float], per_call: bool) -> None:
         """Read once and feed the protocol.
@@ -164,6 +164,9 @@ class Conn:
         With ``per_call``, wait until ``deadline`` (monotonic) at most; otherwise as
         the socket's own timeout says.
         """
+        if self.proto.held:  # complete frames wait behind inflated messages already taken
+            self.proto.resume()
+            return
         if self.leftover:
             data, self.leftover = self.leftover, b""
             self.proto.receive_data(data)
@@ -187,6 +190,9 @@ class Conn:
         sock = self.sock
         if sock is None:
             raise WebSocketConnectionClosedException("socket is already closed.")
+        if self.proto.held:
+            self.proto.resume()
+            return True
         if self.leftover:
             data, self.leftover = self.leftover, b""
             self.proto.receive_data(data)

@@ -298,7 +298,18 @@ class WebSocket(MessageMixin):
         the connection's timeout applies. A timeout loses nothing: the part of
         a message already read is kept for the next call.
         """
-        event = self._receive(timeout, False)
+        conn = self._conn
+        events = conn.proto.events
+        event: Optional[Event] = None
+        # A whole message already parsed needs no wait, no deadline and no answer: take it at once.
+        if events and timeout is None and not _trace.on and type(events[0]) is Message and conn.readlock.acquire(False):
+            try:
+                if events and type(events[0]) is Message:
+                    event = events.popleft()
+            finally:
+                conn.readlock.release()
+        if event is None:
+            event = self._receive(timeout, False)
         if type(event) is Message:
             data = event.data
             if event.opcode == OP_TEXT and not isinstance(data, str):

@@ -6,7 +6,10 @@ for network and TLS faults::
     Exception
      └── WebSocketException
           ├── WebSocketProtocolException      the server broke RFC 6455 (close code 1002)
+          │    └── WebSocketInvalidCloseReason     a close frame's reason is not UTF-8 (1007)
           ├── WebSocketPayloadException       bad text or too big a message (1007 / 1009)
+          │    ├── WebSocketInvalidUtf8            a text message is not UTF-8 (1007)
+          │    └── WebSocketPayloadTooBig          a message over max_size (1009)
           ├── WebSocketConnectionClosedException
           ├── WebSocketTimeoutException
           │    └── ProxyTimeoutError          also a WebSocketProxyException: the proxy did not answer in time
@@ -19,7 +22,9 @@ for network and TLS faults::
           └── WebSocketMessageTypeError       a typed receive got another message type (also a TypeError)
 
 The names and constructor signatures match websocket-client so that existing
-``except`` clauses keep working.
+``except`` clauses keep working. The leaf classes are wsline's: each says which
+close code failed the connection, and ``close_code_for`` is the one table that
+maps an exception to its code.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ __all__ = [
     "WebSocketException",
     "WebSocketProtocolException",
     "WebSocketPayloadException",
+    "WebSocketInvalidUtf8",
+    "WebSocketPayloadTooBig",
+    "WebSocketInvalidCloseReason",
     "WebSocketConnectionClosedException",
     "WebSocketTimeoutException",
     "WebSocketProxyException",
@@ -53,6 +61,21 @@ class WebSocketProtocolException(WebSocketException):
 
 class WebSocketPayloadException(WebSocketException):
     """A message was invalid (bad UTF-8) or larger than ``max_size``."""
+
+
+class WebSocketInvalidUtf8(WebSocketPayloadException):
+    """A text message is not valid UTF-8 (the connection fails with 1007)."""
+
+
+class WebSocketPayloadTooBig(WebSocketPayloadException):
+    """A message is larger than ``max_size``, inflated or not (the connection fails with 1009)."""
+
+
+class WebSocketInvalidCloseReason(WebSocketProtocolException):
+    """A close frame's reason is not valid UTF-8 (the connection fails with 1007).
+
+    A protocol exception, as websocket-client raises for a bad close frame.
+    """
 
 
 class WebSocketConnectionClosedException(WebSocketException):
@@ -129,3 +152,21 @@ class ProxyStatusError(WebSocketProxyException):
 
 class ProxyTimeoutError(WebSocketProxyException, WebSocketTimeoutException):
     """The proxy did not connect or answer in time (caught by either parent's ``except``)."""
+
+
+# Most specific first: the first class an exception is an instance of gives its code.
+_CLOSE_CODES: tuple[tuple[type[WebSocketException], int], ...] = (
+    (WebSocketPayloadTooBig, 1009),
+    (WebSocketInvalidUtf8, 1007),
+    (WebSocketInvalidCloseReason, 1007),
+    (WebSocketPayloadException, 1007),
+    (WebSocketProtocolException, 1002),
+)
+
+
+def close_code_for(exc: BaseException) -> int:
+    """The close code that fails the connection for ``exc`` (1002 for anything unlisted)."""
+    for cls, code in _CLOSE_CODES:
+        if isinstance(exc, cls):
+            return code
+    return 1002

@@ -28,6 +28,8 @@ from websocket._sansio.handshake import build_request
 from websocket._sansio.headers import HeadersLike, header_lines
 from websocket._sansio.protocol import ClientProtocol
 
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
+
 TEXT, BINARY, CONT, CLOSE, PING = 1, 2, 0, 8, 9
 ZERO_KEY = b"\x00\x00\x00\x00"
 DEFAULT_OFFERS = DeflateSettings().offers()
@@ -490,3 +492,53 @@ def test_arbitrary_bytes_raise_only_documented_errors(data: bytes, limit: Option
     except (WebSocketProtocolException, WebSocketPayloadException):
         return
     assert limit is None or len(out) <= limit
+
+
+# ------------------------------------------------- inflated read-ahead is bounded
+
+
+def _megabyte_messages(count: int) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    frames = []
+    for i in range(count):
+        body = c.compress(bytes([i]) * 1_000_000) + c.flush(zlib.Z_SYNC_FLUSH)
+        frames.append(server_frame(2, body[:-4], rsv=4))
+    return b"".join(frames)
+
+
+def test_inflated_messages_are_not_queued_far_ahead_of_the_caller() -> None:
+    from websocket._sansio.protocol import INFLATED_AHEAD
+
+    wire = _megabyte_messages(64)
+    assert len(wire) < 65536  # all in one read-ahead
+    p = ClientProtocol(extension=PerMessageDeflate(), mask_key=lambda n: b"\0\0\0\0")
+    p.receive_data(wire)
+    got: list[bytes] = []
+    most_queued = 0
+    while True:
+        most_queued = max(most_queued, sum(len(e.data) for e in p.events))
+        got.extend(e.data for e in p.events)
+        p.events.clear()
+        if not p.held:
+            break
+        p.resume()
+    assert got == [bytes([i]) * 1_000_000 for i in range(64)]
+    assert most_queued <= INFLATED_AHEAD + 1_000_000
+
+
+def test_held_frames_are_delivered_before_the_end_of_stream() -> None:
+    p = ClientProtocol(extension=PerMessageDeflate(), mask_key=lambda n: b"\0\0\0\0")
+    p.receive_data(_megabyte_messages(5))
+    assert p.held
+    p.receive_eof()
+    kinds = [type(e).__name__ for e in p.events]
+    assert kinds == ["Message"] * 5 + ["EndOfStream"]
+
+
+def test_a_caller_that_feeds_more_without_resuming_gets_everything_parsed() -> None:
+    p = ClientProtocol(extension=PerMessageDeflate(), mask_key=lambda n: b"\0\0\0\0")
+    p.receive_data(_megabyte_messages(5))
+    assert p.held
+    p.receive_data(server_frame(2, b"plain"))
+    assert [len(e.data) for e in p.events] == [1_000_000] * 5 + [5]
+    assert not p.held and p._buf == b""

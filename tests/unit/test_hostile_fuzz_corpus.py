@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from _fuzz_checks import FUZZ, load_fuzz_targets
 
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
+
 TARGETS: dict[str, Callable[[bytes], None]] = dict(load_fuzz_targets().TARGETS)
 CASES = [(name, path) for name in TARGETS for path in sorted((FUZZ / "corpus" / name).iterdir())]
 

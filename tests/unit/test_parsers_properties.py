@@ -33,9 +33,12 @@ from websocket import (
     WebSocketConnectionClosedException,
     WebSocketHandshakeException,
     WebSocketPayloadException,
+    WebSocketPayloadTooBig,
     WebSocketProtocolException,
     WebSocketTimeoutException,
 )
+from websocket._exceptions import close_code_for
+from websocket._sansio import protocol as protocol_module
 from websocket._sansio.deflate import PerMessageDeflate
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message
 from websocket._sansio.handshake import (
@@ -49,6 +52,8 @@ from websocket._sansio.handshake import (
 )
 from websocket._sansio.protocol import ClientProtocol, State
 from websocket._socket import Deadline, read_http_head
+
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"
@@ -111,8 +116,8 @@ def check_outcome(p: ClientProtocol, events: list[Any]) -> None:
             assert event.code in (1002, 1007, 1009), event.code
             assert isinstance(event.exc, (WebSocketProtocolException, WebSocketPayloadException))
             assert str(event.exc)
-            expected = WebSocketPayloadException if event.code == 1009 else None
-            assert expected is None or isinstance(event.exc, expected)
+            assert event.code == close_code_for(event.exc)
+            assert (event.code == 1009) == isinstance(event.exc, WebSocketPayloadTooBig)
         if isinstance(event, (Message, Fragment)):
             size = len(event.data.encode() if isinstance(event.data, str) else event.data)
             assert p.max_size is None or size <= p.max_size
@@ -152,6 +157,40 @@ def test_chunking_never_changes_the_outcome(frames: list[bytes], cuts: list[int]
     assert summary(feed(make_proto(config), cut(stream, cuts), eof=True), deflate) == whole
 
 
+@pytest.mark.skipif(protocol_module._compiled_parser() is None, reason="the C extension is not built")
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    frames=st.lists(hostile_frames(), max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=5000), max_size=8),
+    config=configs,
+)
+def test_the_compiled_and_the_pure_receive_path_give_the_same_events(
+    frames: list[bytes], cuts: list[int], config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = b"".join(frames)
+    # Runs of whole messages, so the compiled loop has something to take, around the hostile frames.
+    plain = server_frame(TEXT, "é…".encode() * 3) + server_frame(BINARY, b"b" * 130)
+    chunks = cut(plain * 3 + stream + plain, cuts)
+    deflate = config["deflate"]
+    outcomes = []
+    for impl in (protocol_module._compiled_parser(), None):
+        monkeypatch.setattr(protocol_module, "_parse_messages", impl)
+        p = make_proto(config)
+        outcomes.append(detailed(feed(p, chunks, eof=True), deflate))
+    assert outcomes[0] == outcomes[1]
+
+
+def detailed(events: list[Any], deflate: bool) -> list[Any]:
+    """The events with their data and types, and the failures with their message."""
+    out: list[Any] = [*summary(events, deflate), [type(e).__name__ for e in events]]
+    for event in events:
+        if isinstance(event, Message):
+            out.append((type(event.data), event.data))
+        elif isinstance(event, Failure):
+            out.append(str(event.exc))
+    return out
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=400), cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6), config=configs)
 def test_arbitrary_bytes_with_every_option(data: bytes, cuts: list[int], config: dict[str, Any]) -> None:
@@ -169,7 +208,7 @@ def test_a_declared_length_over_max_size_fails_at_the_header(declared: int, max_
     assume(declared > max_size)
     p = ClientProtocol(mask_key=lambda n: KEY, max_size=max_size)
     events = feed(p, [server_frame(opcode, b"", length=declared)], eof=False)
-    assert summary(events) == [("failure", 1009, WebSocketPayloadException)]
+    assert summary(events) == [("failure", 1009, WebSocketPayloadTooBig)]
 
 
 @settings(max_examples=100, deadline=None)
@@ -196,7 +235,7 @@ def test_endless_empty_fragments_and_pings_keep_memory_flat() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 4 * 1024 * 1024
-    assert p._pieces == []
+    assert not p._msg
 
 
 # ------------------------------------------------------------------ handshake

@@ -9,9 +9,13 @@ from _frames_util import server_frame, unmask_client_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import websocket
 from websocket import WebSocketConnectionClosedException, WebSocketPayloadException, WebSocketProtocolException
+from websocket._exceptions import close_code_for
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message, Ping, Pong
 from websocket._sansio.protocol import ClientProtocol, State
+
+pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 KEY = b"\x01\x02\x03\x04"
@@ -159,36 +163,68 @@ def test_protocol_violations_fail_with_1002(data: bytes, why: str) -> None:
     ],
 )
 def test_invalid_utf8_fails_with_1007(data: bytes) -> None:
-    assert _violation(data) == (1007, "WebSocketPayloadException")
+    assert _violation(data) == (1007, "WebSocketInvalidUtf8")
 
 
 def test_invalid_utf8_close_reason_fails_with_1007() -> None:
-    assert _violation(server_frame(CLOSE, b"\x03\xe8\xff")) == (1007, "WebSocketProtocolException")
+    assert _violation(server_frame(CLOSE, b"\x03\xe8\xff")) == (1007, "WebSocketInvalidCloseReason")
 
 
 def test_invalid_utf8_fails_before_the_frame_is_complete() -> None:
     p = proto()
     whole = server_frame(TEXT, b"\xce\xba\xf4\x90\x80\x80edited")
     events = feed(p, whole[:6])  # header + 4 payload bytes: the bad sequence has begun
-    assert summary(events) == [("fail", 1007, "WebSocketPayloadException")]
+    assert summary(events) == [("fail", 1007, "WebSocketInvalidUtf8")]
 
 
 def test_invalid_utf8_fails_before_the_message_is_complete() -> None:
     p = proto()
     events = feed(p, server_frame(TEXT, b"\xce\xba", fin=False) + server_frame(CONT, b"\xf4\x90", fin=False))
-    assert summary(events) == [("fail", 1007, "WebSocketPayloadException")]
+    assert summary(events) == [("fail", 1007, "WebSocketInvalidUtf8")]
+
+
+def test_failures_chain_their_cause_and_keep_the_websocket_client_classes() -> None:
+    text = _failure(server_frame(TEXT, b"\xff"))
+    assert isinstance(text.exc, WebSocketPayloadException)
+    assert isinstance(text.exc.__cause__, UnicodeDecodeError)
+    reason = _failure(server_frame(CLOSE, b"\x03\xe8\xff"))
+    assert isinstance(reason.exc, WebSocketProtocolException)  # websocket-client's class for a bad close frame
+    assert isinstance(reason.exc.__cause__, UnicodeDecodeError)
+    big = _failure(server_frame(BINARY, b"x" * 11), max_size=10)
+    assert isinstance(big.exc, WebSocketPayloadException)
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (websocket.WebSocketPayloadTooBig("x"), 1009),
+        (websocket.WebSocketInvalidUtf8("x"), 1007),
+        (websocket.WebSocketInvalidCloseReason("x"), 1007),
+        (WebSocketPayloadException("x"), 1007),
+        (WebSocketProtocolException("x"), 1002),
+        (websocket.WebSocketException("x"), 1002),
+    ],
+)
+def test_the_close_code_follows_from_the_exception_class(exc: Exception, code: int) -> None:
+    assert close_code_for(exc) == code
+
+
+def _failure(data: bytes, **kwargs: Any) -> Failure:
+    events = feed(proto(**kwargs), data)
+    assert isinstance(events[-1], Failure), summary(events)
+    return events[-1]
 
 
 def test_max_size_is_checked_on_the_header_before_reading() -> None:
     p = proto(max_size=1000)
     events = feed(p, b"\x82\x7f" + (1 << 62).to_bytes(8, "big"))
-    assert summary(events) == [("fail", 1009, "WebSocketPayloadException")]
+    assert summary(events) == [("fail", 1009, "WebSocketPayloadTooBig")]
 
 
 def test_max_size_counts_all_fragments() -> None:
     p = proto(max_size=10)
     events = feed(p, server_frame(BINARY, b"x" * 6, fin=False) + server_frame(CONT, b"x" * 6))
-    assert summary(events) == [("fail", 1009, "WebSocketPayloadException")]
+    assert summary(events) == [("fail", 1009, "WebSocketPayloadTooBig")]
 
 
 def test_message_at_max_size_passes() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 
-from .._exceptions import WebSocketHandshakeException, WebSocketPayloadException, WebSocketProtocolException
+from .._exceptions import WebSocketHandshakeException, WebSocketPayloadTooBig, WebSocketProtocolException
 
 __all__ = [
     "client_offer",
@@ -319,7 +319,7 @@ class PerMessageDeflate:
     def decompress(self, data: bytes, end: bool, limit: Optional[int]) -> bytes:
         """Inflate the next piece of a message; ``end`` marks its last piece.
 
-        Never produces more than ``limit`` bytes: WebSocketPayloadException
+        Never produces more than ``limit`` bytes: WebSocketPayloadTooBig
         as soon as the output would pass it, WebSocketProtocolException for
         data that is not valid deflate.
         """
@@ -342,7 +342,7 @@ class PerMessageDeflate:
             self._check_after_final(after, end)
         if limit is not None and len(out) > limit:
             self._inflater = None
-            raise WebSocketPayloadException(
+            raise WebSocketPayloadTooBig(
                 f"compressed message is over max_size once inflated (more than the {limit} bytes left under the limit)"
             )
         if end and (self.server_no_context_takeover or inflater.eof):

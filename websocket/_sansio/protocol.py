@@ -14,14 +14,18 @@ Frames after a close frame or a failure are ignored.
 from __future__ import annotations
 
 import enum
+import os
 from collections import deque
 from typing import Callable, Optional, Protocol
 
 from .._exceptions import (
     WebSocketConnectionClosedException,
     WebSocketException,
-    WebSocketPayloadException,
+    WebSocketInvalidCloseReason,
+    WebSocketInvalidUtf8,
+    WebSocketPayloadTooBig,
     WebSocketProtocolException,
+    close_code_for,
 )
 from .events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from .frames import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, CloseCode, parse_close, serialize_close
@@ -32,18 +36,37 @@ __all__ = ["ClientProtocol", "State", "Extension", "DEFAULT_MAX_SIZE"]
 
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
 
-# Pieces of a message in progress are joined once there are this many, so that a
-# stream of tiny fragments costs memory in proportion to its bytes, not its count.
-_MAX_PIECES = 1024
 # How much the I/O layer reads at a time while frames are small (read-ahead).
 READ_AHEAD = 65536
 # From this frame size on, reading exactly the rest of the frame is cheaper than
 # read-ahead: the payload then arrives in one piece and needs no join.
 EXACT_READ_THRESHOLD = 256 * 1024
+# Inflated messages are queued ahead of the caller up to about this many bytes per read:
+# the rest of the read waits, compressed, until the caller has taken them (resume()).
+INFLATED_AHEAD = 1 << 20
+# The budget of a call that parses what the caller fed while frames were held back:
+# such a caller does not resume(), so nothing is held back from it twice.
+_NO_BUDGET = -(1 << 62)
 # Reads never ask for more than this: the socket layer allocates the whole buffer before
 # any byte arrives, so a header declaring 2**63 bytes (with max_size=None) must not size it.
 MAX_READ = 64 * 1024 * 1024
 
+
+
+def _compiled_parser() -> Optional[Callable[[bytes, int, type, int, bool], tuple[list[Message], int]]]:
+    """The C loop over whole unfragmented messages, unless absent or WSLINE_NO_SPEEDUPS is set."""
+    if os.environ.get("WSLINE_NO_SPEEDUPS"):
+        return None
+    try:
+        from ._speedups import parse_messages
+    except ImportError:
+        return None
+    return parse_messages
+
+
+# Parses runs of whole text/binary frames in one call, stopping at anything else (a control
+# frame, a fragment, an error), which the Python loop below then handles: same events either way.
+_parse_messages = _compiled_parser()
 
 # Idle connections share this empty queue instead of holding a deque of their own
 # (a deque costs ~760 bytes); maxlen=0 keeps anything appended by mistake from leaking.
@@ -64,8 +87,9 @@ class Extension(Protocol):
     def decompress(self, data: bytes, end: bool, limit: Optional[int]) -> bytes:
         """Inflate the next piece of a message; ``end`` marks its last piece.
 
-        Raises WebSocketPayloadException when the output would pass ``limit``
-        and WebSocketProtocolException when the data is not valid deflate.
+        Raises WebSocketPayloadTooBig when the output would pass ``limit``
+        and WebSocketProtocolException when the data is not valid deflate
+        (the close code follows from the class: ``close_code_for``).
         """
 
     def compress(self, data: bytes) -> Optional[bytes]:
@@ -79,8 +103,8 @@ class ClientProtocol:
     __slots__ = (
         "max_size", "extension", "validate_utf8", "fire_cont_frame", "mask_key", "events", "state",
         "close_sent", "close_rcvd", "_out", "_buf", "_stopped", "_msg_opcode", "_msg_compressed",
-        "_msg_size", "_pieces", "_decoder", "_frame_left", "_frame_fin", "_fragment_opcode", "_exact",
-        "frame_exact",
+        "_msg_size", "_msg", "_checked", "_fast_cont", "_decoder", "_inflated", "held",
+        "_frame_left", "_frame_fin", "_fragment_opcode", "_exact", "frame_exact",
     )
 
     def __init__(
@@ -108,13 +132,21 @@ class ClientProtocol:
         self._msg_opcode = 0
         self._msg_compressed = False
         self._msg_size = 0
-        self._pieces: list[bytes | str] = []
+        # Reassembly grows one buffer in place: memory stays at the message's size however
+        # it is cut, and no copy of the partial message is ever made.
+        self._msg: Optional[bytearray] = None
+        self._checked = 0  # bytes of _msg already through the UTF-8 decoder
+        self._fast_cont = False  # continuation frames can go straight into _msg
         self._decoder: Optional[Utf8Decoder] = None
         # The data frame whose payload is still arriving.
         self._frame_left = 0
         self._frame_fin = False
         self._fragment_opcode = 0
         self._exact = False  # a big frame was seen: read frame by frame, not ahead
+        self._inflated = 0  # bytes of inflated messages queued by this call
+        # Complete frames wait in the buffer after inflated messages filled the budget:
+        # call resume() once the events are taken, before reading more.
+        self.held = False
         # Set by the I/O layer when someone else watches the socket: never ask for bytes past
         # the end of the current frame, so what is not yet returned stays visible there.
         self.frame_exact = False
@@ -127,6 +159,8 @@ class ClientProtocol:
             return
         if self.events is _NO_EVENTS:
             self.events = deque()
+        self._inflated = _NO_BUDGET if self.held else 0
+        self.held = False
         if self._frame_left:
             data = self._stream(data)
             if not data or self._stopped:
@@ -134,6 +168,17 @@ class ClientProtocol:
         if self._buf:
             data = self._buf + data
             self._buf = b""
+        self._parse(data)
+
+    def resume(self) -> None:
+        """Parse the complete frames held back (``held``) once the queued events were taken."""
+        if not self.held or self._stopped:
+            return
+        self.held = False
+        self._inflated = 0
+        data, self._buf = self._buf, b""
+        if self.events is _NO_EVENTS:
+            self.events = deque()
         self._parse(data)
 
     def read_hint(self) -> int:
@@ -154,7 +199,7 @@ class ClientProtocol:
 
     def mid_frame(self) -> bool:
         """Whether part of a frame has been received and the rest has not."""
-        return bool(self._frame_left or self._buf)
+        return bool(self._frame_left or (self._buf and not self.held))
 
     def _to_frame_end(self) -> int:
         """Bytes left in the current frame's header, or else in its payload (at most MAX_READ)."""
@@ -182,15 +227,25 @@ class ClientProtocol:
 
     def receive_eof(self) -> None:
         """The server closed its side of the TCP connection."""
-        self._stopped = True
         if self.events is _NO_EVENTS:
             self.events = deque()
+        if self.held and not self._stopped:  # what arrived before the end is delivered first
+            self.held = False
+            self._inflated = _NO_BUDGET
+            data, self._buf = self._buf, b""
+            self._parse(data)
+        self._stopped = True
         self.events.append(EndOfStream())
 
     def _parse(self, data: bytes) -> None:
         n = len(data)
         pos = 0
         events = self.events
+        max_size = self.max_size
+        fast = _parse_messages if type(data) is bytes else None
+        limit = -1 if max_size is None else min(max_size, 1 << 62)
+        if max_size is not None and max_size < 0:
+            fast = None  # a negative limit refuses every frame: the Python path says so
         while n - pos >= 2:
             b0 = data[pos]
             b1 = data[pos + 1]
@@ -210,7 +265,13 @@ class ClientProtocol:
             end = start + length
             # Fast path: a whole unfragmented text or binary frame, nothing in progress.
             if (b0 == 0x81 or b0 == 0x82) and b1 < 0x80 and end <= n and not self._msg_opcode:
-                if self.max_size is not None and length > self.max_size:
+                if fast is not None:
+                    found, after = fast(data, pos, Message, limit, self.validate_utf8)
+                    if after > pos:
+                        events.extend(found)
+                        pos = after
+                        continue
+                if max_size is not None and length > max_size:
                     self._fail_too_big(length)
                     return
                 payload = data[start:end]
@@ -221,12 +282,29 @@ class ClientProtocol:
                     try:
                         events.append(Message(OP_TEXT, payload.decode("utf-8")))
                     except UnicodeDecodeError as exc:
-                        self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
+                        self._fail(_bad_text(exc))
                         return
                 else:
                     events.append(Message(OP_TEXT, payload))
                 continue
-            if not self._check_header(b0, b1, length):
+            # Fast path: a whole continuation frame of an uncompressed message being reassembled.
+            # Text is validated once the run of such frames ends (_check_text), not frame by frame.
+            if not b0 & 0x7F and b1 < 0x80 and end <= n and self._fast_cont:
+                msg = self._msg
+                assert msg is not None
+                size = len(msg) + length
+                if max_size is not None and size > max_size:
+                    if self._check_text(False):  # bad text that came first fails first, with 1007
+                        self._fail_too_big(size)
+                    return
+                msg += data[start:end]
+                self._msg_size = size
+                self._exact = length >= EXACT_READ_THRESHOLD
+                pos = end
+                if b0 & 0x80 and not self._end_message(b""):
+                    return
+                continue
+            if not self._check_text(False) or not self._check_header(b0, b1, length):
                 return
             self._exact = length >= EXACT_READ_THRESHOLD
             opcode = b0 & 0x0F
@@ -239,13 +317,17 @@ class ClientProtocol:
                     self._begin_data_frame(b0, opcode, 0)
                     if not self._data_piece(data[start:end]):
                         return
+                    if self._inflated >= INFLATED_AHEAD and pos < n:
+                        self.held = True  # enough inflated data waits for the caller
+                        break
             elif opcode >= 8:
                 break  # at most 125 bytes: wait for the rest of the frame
             else:
                 self._begin_data_frame(b0, opcode, length)
                 self._stream(data[start:] if start else data)
                 return
-        self._buf = data[pos:] if pos else data
+        if self._check_text(False):
+            self._buf = data[pos:] if pos else data
 
     def _check_header(self, b0: int, b1: int, length: int) -> bool:
         """Apply every RFC 6455 rule that a frame header alone can break."""
@@ -269,7 +351,7 @@ class ClientProtocol:
         elif length >> 63:
             problem = "frame length with the most significant bit set"
         if problem is not None:
-            self._fail(CloseCode.PROTOCOL_ERROR, WebSocketProtocolException(problem))
+            self._fail(WebSocketProtocolException(problem))
             return False
         limited = opcode < 8 and self.max_size is not None and not (self._msg_compressed or b0 & 0x40)
         if limited and self._msg_size + length > self.max_size:  # type: ignore[operator]
@@ -282,6 +364,9 @@ class ClientProtocol:
             self._msg_opcode = opcode
             self._msg_compressed = bool(b0 & 0x40)
             self._msg_size = 0
+            self._msg = bytearray()
+            self._checked = 0
+            self._fast_cont = not (self._msg_compressed or self.fire_cont_frame)
             if opcode == OP_TEXT and self.validate_utf8:
                 self._decoder = Utf8Decoder()
         self._frame_fin = bool(b0 & 0x80)
@@ -310,40 +395,69 @@ class ClientProtocol:
             limit = None if self.max_size is None else self.max_size - self._msg_size
             try:
                 piece = self.extension.decompress(piece, message_end, limit)
-            except WebSocketPayloadException as exc:
-                self._fail(CloseCode.MESSAGE_TOO_BIG, exc)
-                return False
             except WebSocketException as exc:
-                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                self._fail(exc)
                 return False
         self._msg_size += len(piece)
-        content: bytes | str = piece
-        if self._decoder is not None:
-            try:
-                text = self._decoder.decode(piece, message_end)
-            except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketPayloadException(f"invalid UTF-8 in text message: {exc}"))
-                return False
-            if not self.fire_cont_frame:
-                content = text
-        if content:
-            pieces = self._pieces
-            pieces.append(content)
-            if len(pieces) >= _MAX_PIECES and not self.fire_cont_frame:
-                self._pieces = [_join(pieces)]
-        if self.fire_cont_frame:
-            if frame_end:
-                self.events.append(Fragment(self._fragment_opcode, _join_bytes(self._pieces), self._frame_fin))
-                self._pieces = []
-        elif message_end:
-            data = _join(self._pieces) if self._pieces else ("" if self._decoder is not None else b"")
-            self.events.append(Message(self._msg_opcode, data))
-            self._pieces = []
-        if message_end:
-            self._msg_opcode = 0
-            self._msg_compressed = False
-            self._decoder = None
+        if message_end and not self.fire_cont_frame:
+            return self._end_message(piece)
+        msg = self._msg
+        assert msg is not None
+        msg += piece
+        # Bytes that arrive frame by frame or read by read are checked as they come, so bad text
+        # fails before its message, or even its frame, is complete.
+        if not self._check_text(message_end):
+            return False
+        if frame_end and self.fire_cont_frame:
+            self.events.append(Fragment(self._fragment_opcode, bytes(msg), self._frame_fin))
+            self._msg = bytearray() if not message_end else None
+            self._checked = 0
+            if message_end:
+                self._message_done()
         return True
+
+    def _check_text(self, final: bool) -> bool:
+        """Run the reassembled text not yet checked through the UTF-8 decoder (its output is not needed)."""
+        decoder = self._decoder
+        if decoder is None:
+            return True
+        msg = self._msg
+        assert msg is not None
+        if self._checked == len(msg) and not final:
+            return True
+        try:
+            decoder.decode(msg[self._checked :], final)
+        except UnicodeDecodeError as exc:
+            self._fail(_bad_text(exc))
+            return False
+        self._checked = len(msg)
+        return True
+
+    def _end_message(self, last: bytes) -> bool:
+        """Deliver the message being reassembled, ``last`` being its final bytes."""
+        msg = self._msg
+        raw = b"".join((msg, last)) if msg else last
+        data: bytes | str = raw
+        if self._decoder is not None:
+            # One strict decode of the whole message: it validates what the decoder did not see yet.
+            try:
+                data = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self._fail(_bad_text(exc))
+                return False
+        self.events.append(Message(self._msg_opcode, data))
+        if self._msg_compressed:
+            self._inflated += len(raw)
+        self._message_done()
+        return True
+
+    def _message_done(self) -> None:
+        self._msg_opcode = 0
+        self._msg_compressed = False
+        self._fast_cont = False
+        self._decoder = None
+        self._msg = None
+        self._checked = 0
 
     def _control_frame(self, opcode: int, payload: bytes) -> bool:
         if opcode == OP_PING:
@@ -354,10 +468,10 @@ class ClientProtocol:
             try:
                 code, reason = parse_close(payload, self.validate_utf8)
             except WebSocketProtocolException as exc:
-                self._fail(CloseCode.PROTOCOL_ERROR, exc)
+                self._fail(exc)
                 return False
             except UnicodeDecodeError as exc:
-                self._fail(CloseCode.INVALID_PAYLOAD, WebSocketProtocolException(f"invalid UTF-8 in close reason: {exc}"))
+                self._fail(_caused(WebSocketInvalidCloseReason(f"invalid UTF-8 in close reason: {exc}"), exc))
                 return False
             self.events.append(Close(code, reason, payload))
             self._stopped = True
@@ -365,17 +479,17 @@ class ClientProtocol:
         return True
 
     def _fail_too_big(self, size: int) -> None:
-        self._fail(
-            CloseCode.MESSAGE_TOO_BIG,
-            WebSocketPayloadException(f"message of {size} bytes or more is over max_size ({self.max_size} bytes)"),
-        )
+        self._fail(WebSocketPayloadTooBig(f"message of {size} bytes or more is over max_size ({self.max_size} bytes)"))
 
-    def _fail(self, code: int, exc: WebSocketException) -> None:
-        """The one place a violation by the server turns into a close code."""
+    def _fail(self, exc: WebSocketException) -> None:
+        """The one place a violation by the server turns into a failure; its class gives the close code."""
         self._stopped = True
+        self.held = False
         self._buf = b""
-        self._pieces = []
-        self.events.append(Failure(code, exc))
+        self._msg = None
+        self._decoder = None
+        self._fast_cont = False
+        self.events.append(Failure(close_code_for(exc), exc))
 
     # ----------------------------------------------------------- consuming events
 
@@ -462,19 +576,14 @@ class ClientProtocol:
         return build_frame(first, payload, self.mask_key(4))
 
 
-def _join(pieces: list[bytes | str]) -> bytes | str:
-    if not pieces:
-        return b""
-    if len(pieces) == 1:
-        return pieces[0]
-    if isinstance(pieces[0], str):
-        return "".join(pieces)  # type: ignore[arg-type]
-    return b"".join(pieces)  # type: ignore[arg-type]
+def _caused(exc: WebSocketException, cause: BaseException) -> WebSocketException:
+    """``exc`` with ``cause`` chained, as ``raise exc from cause`` would leave it when raised later."""
+    exc.__cause__ = cause
+    return exc
 
 
-def _join_bytes(pieces: list[bytes | str]) -> bytes:
-    data = _join(pieces)
-    return data.encode() if isinstance(data, str) else data
+def _bad_text(exc: UnicodeDecodeError) -> WebSocketException:
+    return _caused(WebSocketInvalidUtf8(f"invalid UTF-8 in text message: {exc}"), exc)
 
 
 def _control_payload(payload: bytes) -> bytes:

@@ -21,7 +21,7 @@ class Utf8Decoder:
     def __init__(self) -> None:
         self._decoder = _IncrementalDecoder()
 
-    def decode(self, data: bytes, final: bool = False) -> str:
+    def decode(self, data: bytes | bytearray, final: bool = False) -> str:
         """Decode the next piece; ``final`` says no more bytes follow."""
         text = self._decoder.decode(data, final)
         if not final:
