@@ -208,7 +208,7 @@ AFTER_FINAL = {  # what follows a final block in the payload, in one frame or in
 
 @pytest.mark.parametrize("split", [False, True], ids=["same-frame", "next-frame"])
 @pytest.mark.parametrize("after", list(AFTER_FINAL.values()), ids=list(AFTER_FINAL))
-def test_data_after_the_final_deflate_block_fails_with_1002(raw_server: Any, connect: Any, after: bytes, split: bool) -> None:
+def test_data_after_the_final_deflate_block_fails_with_1007(raw_server: Any, connect: Any, after: bytes, split: bool) -> None:
     # RFC 7692 7.2.2: such a payload is not valid deflate data; it used to be dropped silently.
     body = final_block(b"Hello")
 
@@ -222,10 +222,10 @@ def test_data_after_the_final_deflate_block_fails_with_1002(raw_server: Any, con
 
     srv = raw_server(answering(DEFLATE, then))
     ws = connect(srv.url)
-    with pytest.raises(WebSocketProtocolException, match="after its final deflate block"):
+    with pytest.raises(WebSocketPayloadException, match="after its final deflate block"):
         ws.recv()
     conn = srv.join()[0]
-    assert conn.client_close is not None and close_code(conn.client_close) == 1002
+    assert conn.client_close is not None and close_code(conn.client_close) == 1007
 
 
 def test_final_block_flushes_of_rfc_7692_are_accepted(raw_server: Any, connect: Any) -> None:

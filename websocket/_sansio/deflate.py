@@ -24,7 +24,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Optional, Union
 
-from .._exceptions import WebSocketHandshakeException, WebSocketPayloadTooBig, WebSocketProtocolException
+from .._exceptions import (
+    WebSocketHandshakeException,
+    WebSocketPayloadException,
+    WebSocketPayloadTooBig,
+    WebSocketProtocolException,
+)
 
 __all__ = [
     "client_offer",
@@ -354,13 +359,15 @@ class PerMessageDeflate:
 
         That block is the tail appended on receipt, maybe behind the one header
         byte of RFC 7692 7.2.3.3; anything else the sender put after the final
-        block makes the payload invalid (7.2.2), so it fails instead of being dropped.
+        block makes the payload invalid (7.2.2), so it fails (1007) instead of being dropped.
         """
         seen = self._after_final = self._after_final + after
         if seen in _AFTER_FINAL if end else any(ok.startswith(seen) for ok in _AFTER_FINAL):
             return
         self._inflater = None
-        raise WebSocketProtocolException(f"compressed message has data after its final deflate block: {seen[:16]!r}")
+        # Well-formed deflate with something smuggled behind it: the message's data is
+        # invalid (1007), unlike data that does not inflate at all (1002).
+        raise WebSocketPayloadException(f"compressed message has data after its final deflate block: {seen[:16]!r}")
 
 
 # ----------------------------------------------------------- header grammar
