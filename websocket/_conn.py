@@ -34,6 +34,7 @@ from typing import Optional, Union
 
 from ._exceptions import WebSocketConnectionClosedException, WebSocketTimeoutException
 from ._logging import _trace, trace
+from ._net.tls_tunnel import TLS_SOCKETS
 from ._sansio.events import Close, Event, Failure, Ping, Pong
 from ._sansio.protocol import ClientProtocol
 
@@ -84,7 +85,7 @@ class Conn:
         """Re-derive what depends on the socket's timeout (call after ``settimeout``)."""
         sock = self.sock
         # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).
-        if sock is None or isinstance(sock, ssl.SSLSocket):
+        if sock is None or isinstance(sock, TLS_SOCKETS):
             self._waitall = False
         else:
             self._waitall = hasattr(socket, "MSG_WAITALL") and sock.gettimeout() is None
@@ -156,7 +157,7 @@ class Conn:
     def buffered(self) -> bool:
         """Whether received bytes wait in memory (at most one TLS record): reading them cannot block."""
         sock = self.sock
-        return bool(self.leftover) or self.proto.held or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
+        return bool(self.leftover) or self.proto.held or (isinstance(sock, TLS_SOCKETS) and sock.pending() > 0)
 
     def read(self, deadline: Optional[float], per_call: bool) -> None:
         """Read once and feed the protocol.
@@ -267,7 +268,7 @@ class Conn:
 
 def wait_readable(sock: socket.socket, timeout: float) -> bool:
     """Wait at most ``timeout`` seconds until ``sock`` has data (decrypted TLS bytes count)."""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+    if isinstance(sock, TLS_SOCKETS) and sock.pending():
         return True
     return _wait(sock, True, timeout)
 

@@ -17,6 +17,8 @@ from ._exceptions import (
     WebSocketHandshakeException,
     WebSocketTimeoutException,
 )
+from ._net.dial import race
+from ._net.tls_tunnel import TLS_SOCKETS
 from ._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_head_end, parse_response_head
 
 __all__ = [
@@ -82,16 +84,22 @@ class Deadline:
 _RETRY_NEXT_ADDRESS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
-def open_tcp(host: str, port: int, timeout: Optional[float], sockopt: SockOpt = ()) -> socket.socket:
+def open_tcp(
+    host: str, port: int, timeout: Optional[float], sockopt: SockOpt = (), happy_eyeballs_delay: Optional[float] = None
+) -> socket.socket:
     """Connect to the first address of ``host`` that accepts, within ``timeout`` overall.
 
     The default socket options are set first, then the user's ``sockopt``.
+    With ``happy_eyeballs_delay`` and several addresses, the attempts race
+    (``_net.dial``); without it they run one after the other.
     """
     deadline = Deadline(timeout)
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise WebSocketAddressException(f"cannot resolve {host!r}: {exc}") from exc
+    if happy_eyeballs_delay is not None and len(infos) > 1:
+        return race(infos, happy_eyeballs_delay, deadline.end, [*DEFAULT_SOCKET_OPTION, *sockopt], f"{host}:{port}")
     last: Optional[OSError] = None
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)
