@@ -49,8 +49,9 @@ def proxy_tls(sock: socket.socket, proxy: ProxyConfig, sslopt: Optional[dict[str
         reason = exc.verify_message or exc.reason or str(exc)
         raise ProxyTlsError(f"the certificate of the HTTPS proxy at {proxy.address} was refused: {reason}") from exc
     except ssl.SSLError as exc:
-        hint = " (is it a plain http:// proxy?)" if "WRONG_VERSION_NUMBER" in str(exc).upper() else ""
-        raise ProxyTlsError(f"TLS with the HTTPS proxy at {proxy.address} failed: {exc.reason or exc}{hint}") from exc
+        # A plain proxy answers a ClientHello with an HTTP error (wrong version number) or hangs up.
+        hint = "is it a plain http:// proxy? then use proxy_type='http'"
+        raise ProxyTlsError(f"TLS with the HTTPS proxy at {proxy.address} failed: {exc.reason or exc} ({hint})") from exc
     except OSError as exc:
         raise ProxyTlsError(f"the HTTPS proxy at {proxy.address} dropped the connection during TLS: {exc}") from exc
 
