@@ -129,7 +129,7 @@ def test_proxy_and_server_tls_options_are_kept_apart(tls, other_ca_file, tls_ser
         url = tls_server.url(host="localhost")
         ws = connect(url, sslopt={"ca_certs": tls.ca_file}, **_via(proc, other_ca_file))
         _echo(ws, "each layer checked by its own CA")
-        with pytest.raises(ProxyTlsError, match="certificate of the HTTPS proxy at 127.0.0.1:"):
+        with pytest.raises(ProxyTlsError, match=r"certificate of the HTTPS proxy at 127\.0\.0\.1:"):
             websocket.create_connection(url, sslopt={"ca_certs": other_ca_file}, **_via(proc, tls.ca_file))
         with pytest.raises(ssl.SSLCertVerificationError):  # the proxy is fine, the server is not
             websocket.create_connection(url, sslopt={"ca_certs": other_ca_file}, **_via(proc, other_ca_file))
@@ -148,7 +148,7 @@ def test_proxy_certificate_for_another_name_is_refused(tls, server):
 
 def test_proxy_certificate_from_an_unknown_ca_is_refused(tls, server):
     with _proxy(tls, "proxy-unknown-ca", "127.0.0.1", other_ca=True) as proc:
-        with pytest.raises(ProxyTlsError, match="(?i)unable to get local issuer|self.signed|verify failed"):
+        with pytest.raises(ProxyTlsError, match=r"(?i)unable to get local issuer|self.signed|verify failed"):
             websocket.create_connection(server.url(), **_via(proc, tls.ca_file))
         # The default (the system store) does not know the test CA either.
         with pytest.raises(ProxyTlsError):
@@ -219,7 +219,7 @@ def test_https_proxy_type_to_a_plain_proxy_says_so(server, http_proxy, tls):
 @pytest.mark.skipif(TINYPROXY is None, reason="tinyproxy is not installed (apt-get install tinyproxy)")
 def test_https_proxy_type_to_a_plain_proxy_that_waits_times_out(server, tls):
     # tinyproxy waits for a request line that the ClientHello never completes.
-    with tinyproxy() as proc, pytest.raises(ProxyTimeoutError, match="TLS with the HTTPS proxy at .* timed out"):
+    with tinyproxy() as proc, pytest.raises(ProxyTimeoutError, match=r"TLS with the HTTPS proxy at .* timed out"):
         start = time.monotonic()
         websocket.create_connection(server.url(), **_via(proc, tls.ca_file, timeout=1))
     assert time.monotonic() - start < 3
