@@ -35,7 +35,7 @@ ROWS: list[tuple[str, dict[str, str], bool, tuple[str, str, int] | None]] = [
     ("wss: http_proxy is not for wss://", {"http_proxy": "http://p:1"}, True, None),
     ("wss: all_proxy", {"all_proxy": "socks5h://a:1080"}, True, ("socks5h", "a", 1080)),
     ("wss: https_proxy before all_proxy", {"https_proxy": "http://h:1", "ALL_PROXY": "http://a:2"}, True, ("http", "h", 1)),
-    ("an https:// proxy URL is an HTTPS proxy, port 443", {"https_proxy": "https://tls-proxy"}, True, ("https", "tls-proxy", 443)),
+    ("an https:// URL is an HTTPS proxy, port 443", {"https_proxy": "https://tls-proxy"}, True, ("https", "tls-proxy", 443)),
     ("no scheme means http://, port 80", {"http_proxy": "p"}, False, ("http", "p", 80)),
     ("socks5h:// in all_proxy, port 1080", {"all_proxy": "socks5h://s"}, False, ("socks5h", "s", 1080)),
     ("an unknown scheme is spoken to as HTTP", {"http_proxy": "ftp://p:21"}, False, ("http", "p", 21)),

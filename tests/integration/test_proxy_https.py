@@ -223,3 +223,22 @@ def test_https_proxy_type_to_a_plain_proxy_that_waits_times_out(server, tls):
         start = time.monotonic()
         websocket.create_connection(server.url(), **_via(proc, tls.ca_file, timeout=1))
     assert time.monotonic() - start < 3
+
+
+def test_http_module_compat_connect_through_an_https_proxy(server, https_proxy, tls):
+    from websocket import _http
+    from websocket._socket import sock_opt
+
+    proxy = _http.proxy_info(
+        http_proxy_host="127.0.0.1",
+        http_proxy_port=https_proxy.port,
+        proxy_type="https",
+        http_proxy_sslopt={"ca_certs": tls.ca_file},
+    )
+    options = sock_opt(None, None)
+    options.timeout = TIMEOUT
+    sock, (host, port, resource) = _http.connect(server.url("/compat"), options, proxy, None)
+    try:
+        assert isinstance(sock, ssl.SSLSocket) and (host, port, resource) == ("127.0.0.1", server.port, "/compat")
+    finally:
+        sock.close()

@@ -442,6 +442,8 @@ def test_proxy_urls():
         "http_proxy_auth": ("u@x", "p:w"),
     }
     assert _wsdump.proxy_options("proxy.test")["http_proxy_port"] == 80
+    https = _wsdump.proxy_options("https://proxy.test")
+    assert (https["proxy_type"], https["http_proxy_port"]) == ("https", 443)
     with pytest.raises(ValueError, match="unsupported proxy URL"):
         _wsdump.proxy_options("ftp://proxy.test")
 
