@@ -7,7 +7,7 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 from ._exceptions import (
@@ -17,8 +17,6 @@ from ._exceptions import (
     WebSocketHandshakeException,
     WebSocketTimeoutException,
 )
-from ._net.dial import race
-from ._net.tls_tunnel import TLS_SOCKETS
 from ._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_head_end, parse_response_head
 
 __all__ = [
@@ -81,25 +79,27 @@ class Deadline:
         return left if cap is None else min(left, cap)
 
 
+# (addresses, monotonic end or None, socket options, "host:port") -> the connected socket.
+Racer = Callable[[list[Any], Optional[float], list[Any], str], socket.socket]
 _RETRY_NEXT_ADDRESS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
 def open_tcp(
-    host: str, port: int, timeout: Optional[float], sockopt: SockOpt = (), happy_eyeballs_delay: Optional[float] = None
+    host: str, port: int, timeout: Optional[float], sockopt: SockOpt = (), race: Optional[Racer] = None
 ) -> socket.socket:
     """Connect to the first address of ``host`` that accepts, within ``timeout`` overall.
 
     The default socket options are set first, then the user's ``sockopt``.
-    With ``happy_eyeballs_delay`` and several addresses, the attempts race
-    (``_net.dial``); without it they run one after the other.
+    With ``race`` (``_net.dial.racer``) and several addresses, the attempts
+    race (happy eyeballs); without it they run one after the other.
     """
     deadline = Deadline(timeout)
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise WebSocketAddressException(f"cannot resolve {host!r}: {exc}") from exc
-    if happy_eyeballs_delay is not None and len(infos) > 1:
-        return race(infos, happy_eyeballs_delay, deadline.end, [*DEFAULT_SOCKET_OPTION, *sockopt], f"{host}:{port}")
+    if race is not None and len(infos) > 1:
+        return race(infos, deadline.end, [*DEFAULT_SOCKET_OPTION, *sockopt], f"{host}:{port}")
     last: Optional[OSError] = None
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)

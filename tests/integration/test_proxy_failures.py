@@ -18,7 +18,7 @@ from _reach_servers import WsServer, running
 from _recording_proxy import RecordingProxy
 
 import websocket
-from websocket._net.proxy import ProxyStatusError, ProxyTimeoutError
+from websocket import ProxyStatusError, ProxyTimeoutError
 
 pytestmark = pytest.mark.wsline_only
 TIMEOUT = 3.0

@@ -22,7 +22,7 @@ from _reach_servers import WsServer, running
 from _tls_material import TlsMaterial
 
 import websocket
-from websocket._net.proxy import ProxyStatusError, ProxyTimeoutError, ProxyTlsError
+from websocket import ProxyStatusError, ProxyTimeoutError, ProxyTlsError
 from websocket._net.tls_tunnel import TlsTunnel
 
 pytestmark = pytest.mark.wsline_only  # websocket-client cannot reach an HTTPS proxy (its issue #810)

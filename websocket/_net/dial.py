@@ -16,11 +16,11 @@ import selectors
 import socket
 import time
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .._exceptions import WebSocketTimeoutException
 
-__all__ = ["DEFAULT_HAPPY_EYEBALLS_DELAY", "AddrInfo", "interleave", "race"]
+__all__ = ["DEFAULT_HAPPY_EYEBALLS_DELAY", "AddrInfo", "interleave", "race", "racer"]
 
 # RFC 8305 section 5 recommends 250 ms as the "Connection Attempt Delay".
 DEFAULT_HAPPY_EYEBALLS_DELAY = 0.25
@@ -137,3 +137,14 @@ def race(
         raise attempt.errors[-1]
     sock.setblocking(True)
     return sock
+
+
+def racer(delay: Optional[float]) -> Optional[Callable[[list[Any], Optional[float], list[Any], str], socket.socket]]:
+    """What ``_socket.open_tcp`` calls for several addresses: a race with ``delay``, or None (one after the other)."""
+    if delay is None:
+        return None
+
+    def run(infos: list[Any], end: Optional[float], sockopt: list[Any], what: str) -> socket.socket:
+        return race(infos, delay, end, sockopt, what)
+
+    return run

@@ -31,6 +31,7 @@ from .._sansio.headers import HeadersLike, header_lines
 from .._sansio.protocol import Extension
 from .._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, tls_context, wrap_tls
 from .._url import WsUrl, resolve_redirect, select_proxy, split_url
+from .dial import racer
 from .options import UNSET, ConnectOptions
 from .proxy import open_via_proxy
 from .tls_tunnel import wrap_tls_in_tls
@@ -149,7 +150,7 @@ def open_transport(target: WsUrl, opts: ConnectOptions, deadline: Deadline) -> s
         )
         delay = opts.happy_eyeballs_delay
         if proxy is None:
-            sock = open_tcp(target.hostname, target.port, deadline.remaining(), sockopt, delay)
+            sock = open_tcp(target.hostname, target.port, deadline.remaining(), sockopt, racer(delay))
         else:
             sock = open_via_proxy(proxy, target.hostname, target.port, deadline, sockopt, opts.http_proxy_sslopt, delay)
     if target.is_secure and not (given and isinstance(sock, ssl.SSLSocket)):

@@ -30,6 +30,7 @@ from .._logging import dump
 from .._sansio.headers import check_header_text
 from .._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp
 from .._url import ProxyConfig
+from .dial import racer
 from .proxy_answer import check_answer, proxy_tls, read_connect_answer
 
 __all__ = ["ProxyStatusError", "ProxyTimeoutError", "ProxyTlsError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
@@ -121,7 +122,7 @@ def _http_tunnel(
 
 def _connect_to_proxy(proxy: ProxyConfig, phase: Deadline, sockopt: Sequence[Any], delay: Optional[float]) -> socket.socket:
     try:
-        return open_tcp(proxy.host, proxy.port, phase.remaining(), sockopt, delay)
+        return open_tcp(proxy.host, proxy.port, phase.remaining(), sockopt, racer(delay))
     except WebSocketTimeoutException as exc:
         raise ProxyTimeoutError(f"connecting to the proxy at {proxy.address} timed out") from exc
     except WebSocketAddressException as exc:
