@@ -26,7 +26,7 @@ from .._exceptions import (
     WebSocketProxyException,
     WebSocketTimeoutException,
 )
-from .._sansio.handshake import MAX_HEAD_SIZE, Response, find_head_end, parse_response_head
+from .._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_head_end, parse_response_head
 from .._socket import Deadline, tls_context
 from .._url import ProxyConfig
 
@@ -56,6 +56,14 @@ def proxy_tls(sock: socket.socket, proxy: ProxyConfig, sslopt: Optional[dict[str
         raise ProxyTlsError(f"the HTTPS proxy at {proxy.address} dropped the connection during TLS: {exc}") from exc
 
 
+def _check_start(proxy: ProxyConfig, buf: bytes) -> bool:
+    """The handshake's early status check, its refusal reworded for the proxy (and chained)."""
+    try:
+        return check_head_start(buf)
+    except WebSocketHandshakeException as exc:
+        raise _not_http(proxy, buf) from exc
+
+
 def _not_http(proxy: ProxyConfig, buf: bytes) -> WebSocketProxyException:
     hint = ""
     if buf[:1] in (b"\x15", b"\x16") and buf[1:2] == b"\x03":
@@ -78,19 +86,18 @@ def _recv(sock: socket.socket, phase: Deadline, proxy: ProxyConfig) -> bytes:
 def read_connect_answer(sock: socket.socket, phase: Deadline, proxy: ProxyConfig) -> tuple[Response, bytes]:
     """The proxy's answer head and the bytes after it; fails as soon as the answer cannot be HTTP."""
     buf = b""
+    status_checked = False
     while True:
         chunk = _recv(sock, phase, proxy)
         if not chunk:
             if not buf:
                 raise WebSocketProxyException(f"the proxy at {proxy.address} closed the connection without answering CONNECT")
-            if not b"HTTP/".startswith(buf[:5]):
-                raise _not_http(proxy, buf)
             what = f"the proxy at {proxy.address} closed the connection"
             raise WebSocketProxyException(f"{what} in the middle of its answer to CONNECT")
         scanned = len(buf)
         buf += chunk
-        if not (buf.startswith(b"HTTP/") or b"HTTP/".startswith(buf)):
-            raise _not_http(proxy, buf)
+        if not status_checked:
+            status_checked = _check_start(proxy, buf)
         end = find_head_end(buf, scanned)
         if end >= 0 or len(buf) > MAX_HEAD_SIZE:
             break
