@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ._exceptions import WebSocketConnectionClosedException, WebSocketTimeoutException
 from ._logging import _trace, trace
@@ -84,7 +84,7 @@ class Conn:
         """Re-derive what depends on the socket's timeout (call after ``settimeout``)."""
         sock = self.sock
         # MSG_WAITALL only waits on a blocking plain socket (no timeout, no TLS).
-        if sock is None or isinstance(sock, ssl.SSLSocket):
+        if sock is None or _is_tls(sock):
             self._waitall = False
         else:
             self._waitall = hasattr(socket, "MSG_WAITALL") and sock.gettimeout() is None
@@ -156,7 +156,7 @@ class Conn:
     def buffered(self) -> bool:
         """Whether received bytes wait in memory (at most one TLS record): reading them cannot block."""
         sock = self.sock
-        return bool(self.leftover) or self.proto.held or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
+        return bool(self.leftover) or self.proto.held or (_is_tls(sock) and sock.pending() > 0)  # type: ignore[union-attr]
 
     def read(self, deadline: Optional[float], per_call: bool) -> None:
         """Read once and feed the protocol.
@@ -265,9 +265,15 @@ class Conn:
                 pass
 
 
+def _is_tls(sock: Any) -> bool:
+    """A TLS connection (an SSLSocket, or TLS in TLS through an HTTPS proxy): decrypted bytes may wait
+    in memory where poll cannot see them (``pending()``), and recv takes no flags."""
+    return hasattr(sock, "pending")
+
+
 def wait_readable(sock: socket.socket, timeout: float) -> bool:
     """Wait at most ``timeout`` seconds until ``sock`` has data (decrypted TLS bytes count)."""
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+    if _is_tls(sock) and sock.pending():  # type: ignore[attr-defined]
         return True
     return _wait(sock, True, timeout)
 

@@ -9,7 +9,6 @@ one gets WebSocketConcurrencyError at once); ``close``, ``abort`` and
 from __future__ import annotations
 
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -30,6 +29,7 @@ from ._logging import _trace, trace
 from ._messages import MessageMixin
 from ._net.opening import open_connection
 from ._net.options import UNSET, ConnectOptions
+from ._net.tls_tunnel import TLS_SOCKETS
 from ._sansio.deflate import client_offer
 from ._sansio.events import Close, EndOfStream, Event, Failure, Fragment, Message, Ping, Pong
 from ._sansio.frames import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT
@@ -205,7 +205,7 @@ class WebSocket(MessageMixin):
 
     def is_ssl(self) -> bool:
         """Whether the connection runs over TLS."""
-        return isinstance(self._conn.sock, ssl.SSLSocket)
+        return isinstance(self._conn.sock, TLS_SOCKETS)
 
     def fileno(self) -> int:
         """The socket's file descriptor (whoever waits on it sees every frame not yet returned)."""

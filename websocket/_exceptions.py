@@ -14,7 +14,8 @@ for network and TLS faults::
           ├── WebSocketTimeoutException
           │    └── ProxyTimeoutError          also a WebSocketProxyException: the proxy did not answer in time
           ├── WebSocketProxyException
-          │    └── ProxyStatusError           the proxy answered CONNECT with a status other than 2xx
+          │    ├── ProxyStatusError           the proxy answered CONNECT with a status other than 2xx
+          │    └── ProxyTlsError              TLS with an HTTPS proxy failed (its certificate, its name...)
           ├── WebSocketBadStatusException     handshake answered with another status than 101
           ├── WebSocketAddressException       the host name could not be resolved
           ├── WebSocketHandshakeException     a 101 answer that is not a valid upgrade
@@ -48,6 +49,7 @@ __all__ = [
     "WebSocketMessageTypeError",
     "ProxyStatusError",
     "ProxyTimeoutError",
+    "ProxyTlsError",
 ]
 
 
@@ -142,16 +144,24 @@ class WebSocketMessageTypeError(WebSocketException, TypeError):
 
 
 class ProxyStatusError(WebSocketProxyException):
-    """The HTTP proxy answered CONNECT with a status other than 2xx (``status_code``, ``status_message``)."""
+    """The HTTP proxy answered CONNECT with a status other than 2xx (``status_code``, ``status_message``).
 
-    def __init__(self, message: str, status_code: int, status_message: str) -> None:
+    ``proxy_authenticate`` holds the ``Proxy-Authenticate`` values of a 407.
+    """
+
+    def __init__(self, message: str, status_code: int, status_message: str, proxy_authenticate: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.status_message = status_message
+        self.proxy_authenticate = proxy_authenticate
 
 
 class ProxyTimeoutError(WebSocketProxyException, WebSocketTimeoutException):
     """The proxy did not connect or answer in time (caught by either parent's ``except``)."""
+
+
+class ProxyTlsError(WebSocketProxyException):
+    """TLS with an HTTPS proxy failed: its certificate or name refused, or it does not speak TLS (the ssl error is the cause)."""
 
 
 # Most specific first: the first class an exception is an instance of gives its code.

@@ -33,6 +33,7 @@ class proxy_info:
         self.no_proxy: Optional[list[str]] = None
         self.proxy_protocol: str = "http"
         self.proxy_timeout: Optional[float] = None
+        self.proxy_sslopt: Optional[dict[str, Any]] = options.get("http_proxy_sslopt")
         if self.proxy_host:
             self.proxy_port = options.get("http_proxy_port", 0)
             self.auth = options.get("http_proxy_auth")
@@ -66,6 +67,7 @@ def connect(url: str, options: Any, proxy: proxy_info, socket: Any) -> tuple[Any
         http_no_proxy=proxy.no_proxy,
         http_proxy_timeout=proxy.proxy_timeout,
         proxy_type=proxy.proxy_protocol,
+        http_proxy_sslopt=getattr(proxy, "proxy_sslopt", None),
     )
     sock = open_transport(target, opts, Deadline(getattr(options, "timeout", None)))
     sock.settimeout(getattr(options, "timeout", None))

@@ -7,7 +7,7 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 from ._exceptions import (
@@ -79,19 +79,27 @@ class Deadline:
         return left if cap is None else min(left, cap)
 
 
+# (addresses, monotonic end or None, socket options, "host:port") -> the connected socket.
+Racer = Callable[[list[Any], Optional[float], list[Any], str], socket.socket]
 _RETRY_NEXT_ADDRESS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
-def open_tcp(host: str, port: int, timeout: Optional[float], sockopt: SockOpt = ()) -> socket.socket:
+def open_tcp(
+    host: str, port: int, timeout: Optional[float], sockopt: SockOpt = (), race: Optional[Racer] = None
+) -> socket.socket:
     """Connect to the first address of ``host`` that accepts, within ``timeout`` overall.
 
     The default socket options are set first, then the user's ``sockopt``.
+    With ``race`` (``_net.dial.racer``) and several addresses, the attempts
+    race (happy eyeballs); without it they run one after the other.
     """
     deadline = Deadline(timeout)
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise WebSocketAddressException(f"cannot resolve {host!r}: {exc}") from exc
+    if race is not None and len(infos) > 1:
+        return race(infos, deadline.end, [*DEFAULT_SOCKET_OPTION, *sockopt], f"{host}:{port}")
     last: Optional[OSError] = None
     for family, kind, proto, _, address in infos:
         sock = socket.socket(family, kind, proto)

@@ -1,18 +1,22 @@
 """WebSocket URLs (ws://, wss://, ws+unix://), proxy settings from options and the environment, no_proxy.
 
-Environment proxies follow websocket-client 1.9.2: ``ws://`` uses
-``http_proxy`` (or ``HTTP_PROXY``), ``wss://`` uses ``https_proxy`` (or
-``HTTPS_PROXY``), the lowercase name wins when both are set, spaces are
-dropped, ``user:password@`` becomes the proxy credentials and a missing port
-means 80. ``no_proxy`` (or ``NO_PROXY``) applies when ``http_no_proxy`` is not
-given. Differences, each closing a hole: a ``socks4://``, ``socks4a://``,
-``socks5://`` or ``socks5h://`` scheme selects that SOCKS protocol (missing
-port: 1080) where websocket-client would speak HTTP to it; a value without a
-scheme is read as ``http://``; ``.example.com`` matches ``example.com`` and its
-subdomains but not ``badexample.com``; names compare case-insensitively; and
-an explicit SOCKS proxy honours an explicit ``http_no_proxy`` but never the
-environment's ``no_proxy``, as in websocket-client.
-"""
+Environment proxies follow websocket-client 1.9.2 and extend it as curl
+does: ``ws://`` uses ``http_proxy`` (or ``HTTP_PROXY``), ``wss://`` uses
+``https_proxy`` (or ``HTTPS_PROXY``); either falls back to ``all_proxy`` /
+``ALL_PROXY``, then ``socks_proxy`` / ``SOCKS_PROXY``. The first variable
+that is set decides, even set empty (then the connection goes direct), so
+the lowercase name wins. Spaces are dropped, ``user:password@`` becomes the
+proxy credentials; a missing port means 80 (``http://``), 443 (``https://``)
+or 1080 (SOCKS). ``no_proxy`` (or ``NO_PROXY``) applies when
+``http_no_proxy`` is not given. Differences from websocket-client, each
+closing a hole: an ``https://``, ``socks4://``, ``socks4a://``, ``socks5://``
+or ``socks5h://`` scheme selects that protocol where websocket-client would
+speak plain HTTP to it; a value without a scheme is read as ``http://``
+(``socks5://`` in ``socks_proxy``); ``.example.com`` matches ``example.com``
+and its subdomains but not ``badexample.com``; names compare
+case-insensitively; a ``:port`` limits a no_proxy entry to that port; and an
+explicit SOCKS proxy honours an explicit ``http_no_proxy`` but never the
+environment's ``no_proxy``, as in websocket-client."""
 
 from __future__ import annotations
 
@@ -33,7 +37,14 @@ __all__ = ["parse_url", "get_proxy_info"]
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
 UNIX_SCHEME = "ws+unix"
 UNIX_HOST = "localhost"
-PROXY_TYPES = ("http", "socks4", "socks4a", "socks5", "socks5h")
+PROXY_TYPES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+# A missing port: 80 for an http:// proxy (websocket-client's default), 443 over TLS, 1080 for SOCKS.
+_PROXY_PORTS = {"http": 80, "https": 443}
+# Where a proxy for ws:// and for wss:// is looked up, in order; the first one set (even empty) decides.
+ENV_PROXY_VARIABLES = {
+    False: ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "socks_proxy", "SOCKS_PROXY"),
+    True: ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "socks_proxy", "SOCKS_PROXY"),
+}
 # Printable ASCII but the space: what may stand in a request line unencoded.
 _RESOURCE_SAFE = "".join(c for c in string.printable if c not in string.whitespace)
 
@@ -182,6 +193,15 @@ def _env(name: str) -> str:
     return os.environ.get(name, os.environ.get(name.upper(), "")).replace(" ", "")
 
 
+def env_proxy_value(is_secure: bool) -> tuple[Optional[str], str]:
+    """(the variable that decides, its value without spaces): the first of ENV_PROXY_VARIABLES that is set."""
+    for name in ENV_PROXY_VARIABLES[is_secure]:
+        value = os.environ.get(name)
+        if value is not None:
+            return name, value.replace(" ", "")
+    return None, ""
+
+
 def _no_proxy_entries(no_proxy: Union[str, Iterable[str], None]) -> list[str]:
     if isinstance(no_proxy, str):
         no_proxy = no_proxy.split(",")
@@ -198,8 +218,24 @@ def _ip(text: str) -> Optional[Union[ipaddress.IPv4Address, ipaddress.IPv6Addres
         return None
 
 
-def _entry_matches(host: str, entry: str) -> bool:
-    if entry == "*" or host == entry:
+def _split_port(entry: str) -> tuple[str, Optional[int]]:
+    """``host:port``, ``[v6]:port`` or ``v4:port`` -> (host, port); a bare IPv6 address has no port."""
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = entry.rpartition(":")
+    if sep and ":" not in host and port.isdigit():
+        return host, int(port)
+    return entry, None
+
+
+def _entry_matches(host: str, entry: str, port: Optional[int] = None) -> bool:
+    if entry == "*":
+        return True
+    entry, entry_port = _split_port(entry)
+    if entry_port is not None and entry_port != port:
+        return False
+    if host == entry:
         return True
     address = _ip(host)
     if address is not None:
@@ -213,25 +249,34 @@ def _entry_matches(host: str, entry: str) -> bool:
     return bool(domain) and (host == domain or host.endswith("." + domain))
 
 
-def is_no_proxy_host(hostname: str, no_proxy: Union[str, Iterable[str], None]) -> bool:
-    """Whether ``hostname`` bypasses the proxy: ``*``, exact names, domains and their subdomains, IP networks.
+def is_no_proxy_host(hostname: str, no_proxy: Union[str, Iterable[str], None], port: Optional[int] = None) -> bool:
+    """Whether ``hostname`` (connected on ``port``) bypasses the proxy.
 
-    ``no_proxy`` is a list (or comma-separated string); when it is empty the
-    ``no_proxy`` / ``NO_PROXY`` environment variable is used.
+    Entries: ``*``, exact names, domains and their subdomains (a leading dot
+    or ``*.`` changes nothing), IP addresses and networks (CIDR), each with an
+    optional ``:port`` that limits it to that port. ``no_proxy`` is a list (or
+    comma-separated string); when it is empty the ``no_proxy`` / ``NO_PROXY``
+    environment variable is used.
     """
     host = hostname.lower().rstrip(".")
-    return any(_entry_matches(host, entry.lower()) for entry in _no_proxy_entries(no_proxy))
+    return any(_entry_matches(host, entry.lower(), port) for entry in _no_proxy_entries(no_proxy))
+
+
+def _default_proxy_port(kind: str) -> int:
+    return _PROXY_PORTS.get(kind, 1080)
 
 
 def _proxy_from_env(is_secure: bool, timeout: Optional[float]) -> Optional[ProxyConfig]:
-    name = "https_proxy" if is_secure else "http_proxy"
-    value = _env(name)
-    if not value:
+    name, value = env_proxy_value(is_secure)
+    if name is None or not value:
         return None
+    socks_variable = name.lower() == "socks_proxy"
     if "://" not in value:
-        value = "http://" + value
+        value = ("socks5://" if socks_variable else "http://") + value
     parts = urlsplit(value)
     scheme = parts.scheme.lower()
+    if scheme == "socks":
+        scheme = "socks5"
     kind = scheme if scheme in PROXY_TYPES else "http"
     try:
         port = parts.port
@@ -241,8 +286,7 @@ def _proxy_from_env(is_secure: bool, timeout: Optional[float]) -> Optional[Proxy
     if not parts.hostname:
         return None
     auth = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
-    default_port = 80 if kind == "http" else 1080
-    return ProxyConfig(kind, parts.hostname, port or default_port, auth, timeout)
+    return ProxyConfig(kind, parts.hostname, port or _default_proxy_port(kind), auth, timeout)
 
 
 def select_proxy(
@@ -254,8 +298,9 @@ def select_proxy(
     no_proxy: Union[str, Iterable[str], None] = None,
     proxy_type: Optional[str] = None,
     proxy_timeout: Optional[float] = None,
+    port: Optional[int] = None,
 ) -> Optional[ProxyConfig]:
-    """The proxy to use for ``hostname``, or None to connect directly.
+    """The proxy to use for ``hostname`` (on ``port``), or None to connect directly.
 
     An explicit ``proxy_host`` wins over the environment; ``no_proxy`` (else the
     environment's) exempts matching hosts, except that an explicit SOCKS proxy
@@ -266,16 +311,16 @@ def select_proxy(
         if kind not in PROXY_TYPES:
             raise WebSocketProxyException(f"proxy_type must be one of {', '.join(PROXY_TYPES)}, not {proxy_type!r}")
         try:
-            port = int(proxy_port or 0)
+            proxy_port_number = int(proxy_port or 0)
         except (TypeError, ValueError) as exc:
             raise WebSocketProxyException(f"http_proxy_port is not a port number: {proxy_port!r}") from exc
-        if not port:
+        if not proxy_port_number:
             raise WebSocketProxyException("Cannot use port 0 when proxy_host specified")
-        if not 0 < port < 65536:
-            raise WebSocketProxyException(f"invalid proxy port {port}")
-        exempt = is_no_proxy_host(hostname, no_proxy) if kind == "http" or no_proxy else False
-        return None if exempt else ProxyConfig(kind, proxy_host, port, _auth_pair(proxy_auth), proxy_timeout)
-    if is_no_proxy_host(hostname, no_proxy):
+        if not 0 < proxy_port_number < 65536:
+            raise WebSocketProxyException(f"invalid proxy port {proxy_port_number}")
+        exempt = is_no_proxy_host(hostname, no_proxy, port) if kind in _PROXY_PORTS or no_proxy else False
+        return None if exempt else ProxyConfig(kind, proxy_host, proxy_port_number, _auth_pair(proxy_auth), proxy_timeout)
+    if is_no_proxy_host(hostname, no_proxy, port):
         return None
     return _proxy_from_env(is_secure, proxy_timeout)
 

@@ -57,7 +57,7 @@ EXIT_CODES = {
 }
 """wsdump's exit statuses and what each means (``--help`` lists them too)."""
 
-PROXY_SCHEMES = ("http", "socks4", "socks4a", "socks5", "socks5h")
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
 # ------------------------------------------------------------------ arguments
 
@@ -95,7 +95,7 @@ def parse_args(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None)
     )
     add = parser.add_argument
     add("url", metavar="ws_url", help="ws://, wss:// or ws+unix:// URL, e.g. ws://127.0.0.1:8765/")
-    add("-p", "--proxy", help="proxy URL: http://[user:pass@]host:port, or socks4/socks4a/socks5/socks5h://")
+    add("-p", "--proxy", help="proxy URL: http(s)://[user:pass@]host:port, or socks4/socks4a/socks5/socks5h://")
     add("-v", "--verbose", default=0, nargs="?", action=_Verbosity, help="1: show opcodes and control frames; 2: also trace")
     add("-n", "--nocert", action="store_true", help="do not verify the server's TLS certificate")
     add("--cacert", metavar="FILE", help="trust the CA certificates in FILE (PEM) for wss://")
@@ -125,7 +125,7 @@ def proxy_options(url: str) -> dict[str, Any]:
         raise ValueError(f"unsupported proxy URL {url!r}: use {', '.join(s + '://' for s in PROXY_SCHEMES)}")
     options: dict[str, Any] = {
         "http_proxy_host": parts.hostname,
-        "http_proxy_port": parts.port or (80 if scheme == "http" else 1080),
+        "http_proxy_port": parts.port or {"http": 80, "https": 443}.get(scheme, 1080),
         "proxy_type": scheme,
     }
     if parts.username:

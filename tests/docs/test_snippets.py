@@ -59,7 +59,7 @@ TLS_PLACEHOLDER = "wss://localhost:8443"
 PROXY_PORTS = re.compile(r"\b(?:3128|1080)\b")
 SNIPPET_TIMEOUT = 30.0
 LANGUAGES = frozenset(("python", "py", "python3"))
-PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "socks_proxy")
 # Settings of the developer's environment that would change what a block does.
 DROPPED_ENV = (*PROXY_ENV, "websocket_client_ca_bundle", "sslkeylogfile", "no_color", "wsdump_history")
 

@@ -1,4 +1,4 @@
-"""Real proxy servers as subprocesses: pproxy (HTTP CONNECT, SOCKS4, SOCKS5) and Debian's tinyproxy.
+"""Real proxy servers as subprocesses: pproxy (HTTP CONNECT, also behind TLS; SOCKS4, SOCKS5) and Debian's tinyproxy.
 
 Ports without races: pproxy listens on port 0 and prints the port the kernel
 gave it, which is read from its output. tinyproxy refuses port 0, so a free
@@ -102,19 +102,24 @@ class ProxyProcess:
 _PPROXY_READY = re.compile(r"Serving on .*:(?P<port>\d+) by")
 
 
-def start_pproxy(scheme: str, auth: str | None = None) -> ProxyProcess:
+def start_pproxy(scheme: str, auth: str | None = None, tls_files: tuple[str, str] | None = None) -> ProxyProcess:
     """pproxy listening on 127.0.0.1 (``scheme``: http, socks4, socks5), verbose, credentials if given.
 
-    ``--auth 0`` stops pproxy from trusting an address that authenticated once.
+    ``tls_files`` (certificate chain, key) makes it an HTTPS proxy: TLS on
+    the listener, the protocol inside it. ``--auth 0`` stops pproxy from
+    trusting an address that authenticated once.
     """
-    listen = f"{scheme}://127.0.0.1:0" + (f"#{auth}" if auth else "")
+    listen = f"{scheme}{'+ssl' if tls_files else ''}://127.0.0.1:0" + (f"#{auth}" if auth else "")
     argv = [sys.executable, "-u", "-m", "pproxy", "-l", listen, "-v", "--auth", "0"]
-    return ProxyProcess(argv, _PPROXY_READY, name=f"pproxy-{scheme}").start()
+    if tls_files:
+        argv += ["--ssl", ",".join(tls_files)]
+    name = f"pproxy-{scheme}{'-tls' if tls_files else ''}"
+    return ProxyProcess(argv, _PPROXY_READY, name=name).start()
 
 
 @contextlib.contextmanager
-def pproxy(scheme: str, auth: str | None = None) -> Iterator[ProxyProcess]:
-    proc = start_pproxy(scheme, auth)
+def pproxy(scheme: str, auth: str | None = None, tls_files: tuple[str, str] | None = None) -> Iterator[ProxyProcess]:
+    proc = start_pproxy(scheme, auth, tls_files)
     try:
         yield proc
     finally:

@@ -64,7 +64,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(DEFAULT_TEST_TIMEOUT))
 
 
-PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+PROXY_ENV = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "socks_proxy")
 
 
 @pytest.fixture(autouse=True)

@@ -224,7 +224,7 @@ def test_handshake_refused_with_a_status_is_a_connect_failure(echo_server):
 
 @pytest.mark.parametrize(
     "argv",
-    [("http://127.0.0.1:1/",), ("ws://127.0.0.1:1/", "--no-such-flag"), ("ws://127.0.0.1:1/", "-p", "https://proxy:3128")],
+    [("http://127.0.0.1:1/",), ("ws://127.0.0.1:1/", "--no-such-flag"), ("ws://127.0.0.1:1/", "-p", "ftp://proxy:3128")],
 )
 def test_usage_errors(argv):
     done = run_wsdump(*argv)
@@ -442,6 +442,8 @@ def test_proxy_urls():
         "http_proxy_auth": ("u@x", "p:w"),
     }
     assert _wsdump.proxy_options("proxy.test")["http_proxy_port"] == 80
+    https = _wsdump.proxy_options("https://proxy.test")
+    assert (https["proxy_type"], https["http_proxy_port"]) == ("https", 443)
     with pytest.raises(ValueError, match="unsupported proxy URL"):
         _wsdump.proxy_options("ftp://proxy.test")
 

@@ -20,7 +20,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 from .._cookiejar import CookieJar, SimpleCookieJar
 from .._exceptions import WebSocketBadStatusException, WebSocketException, WebSocketTimeoutException
@@ -29,10 +29,12 @@ from .._sansio.deflate import DeflateOffer
 from .._sansio.handshake import HandshakeRequest, Response, build_request, check_upgrade
 from .._sansio.headers import HeadersLike, header_lines
 from .._sansio.protocol import Extension
-from .._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, wrap_tls
+from .._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, tls_context, wrap_tls
 from .._url import WsUrl, resolve_redirect, select_proxy, split_url
+from .dial import racer
 from .options import UNSET, ConnectOptions
 from .proxy import open_via_proxy
+from .tls_tunnel import wrap_tls_in_tls
 
 __all__ = ["Opened", "open_connection", "open_transport", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
 
@@ -126,6 +128,7 @@ def open_transport(target: WsUrl, opts: ConnectOptions, deadline: Deadline) -> s
     """
     sockopt = opts.sockopt or ()
     unix_path = target.unix_path or opts.unix_socket
+    given = opts.socket is not None
     if opts.socket is not None:
         sock: socket.socket = opts.socket
         opts.socket = None
@@ -143,19 +146,30 @@ def open_transport(target: WsUrl, opts: ConnectOptions, deadline: Deadline) -> s
             opts.http_no_proxy,
             opts.proxy_type,
             opts.http_proxy_timeout,
+            target.port,
         )
+        delay = opts.happy_eyeballs_delay
         if proxy is None:
-            sock = open_tcp(target.hostname, target.port, deadline.remaining(), sockopt)
+            sock = open_tcp(target.hostname, target.port, deadline.remaining(), sockopt, racer(delay))
         else:
-            sock = open_via_proxy(proxy, target.hostname, target.port, deadline, sockopt)
-    if target.is_secure and not isinstance(sock, ssl.SSLSocket):
+            sock = open_via_proxy(proxy, target.hostname, target.port, deadline, sockopt, opts.http_proxy_sslopt, delay)
+    if target.is_secure and not (given and isinstance(sock, ssl.SSLSocket)):
         try:
             sock.settimeout(deadline.remaining())
-            sock = wrap_tls(sock, target.hostname, opts.sslopt or {})
+            sock = _server_tls(sock, target.hostname, opts.sslopt or {})
         except BaseException:
             sock.close()
             raise
     return sock
+
+
+def _server_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> socket.socket:
+    """TLS with the server; inside the proxy's TLS when the tunnel runs through an HTTPS proxy."""
+    if isinstance(sock, ssl.SSLSocket):
+        server_hostname = sslopt.get("server_hostname") or hostname
+        # The tunnel offers the SSLSocket methods the client uses (see _net/tls_tunnel.py).
+        return cast(socket.socket, wrap_tls_in_tls(sock, tls_context(sslopt), server_hostname, sslopt))
+    return wrap_tls(sock, hostname, sslopt)
 
 
 # ---------------------------------------------------------------- redirects

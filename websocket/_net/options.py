@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional, Union
 
 from .._sansio.headers import HeadersLike
 from .._sansio.protocol import DEFAULT_MAX_SIZE
+from .dial import DEFAULT_HAPPY_EYEBALLS_DELAY
 
 __all__ = ["ConnectOptions", "UNSET"]
 
@@ -21,7 +22,14 @@ UNSET: Any = _Unset()
 
 @dataclass
 class ConnectOptions:
-    """Every option ``WebSocket.connect`` understands; unknown keywords are ignored, as websocket-client does."""
+    """Every option ``WebSocket.connect`` understands; unknown keywords are ignored, as websocket-client does.
+
+    Beyond websocket-client: ``happy_eyeballs_delay`` (seconds, default 0.25)
+    is how long a connect attempt to one address of a name runs before the
+    next address is tried alongside it (RFC 8305; None: one address after the
+    other, as websocket-client does); ``http_proxy_sslopt`` holds the TLS
+    options (the ``sslopt`` keys) for an HTTPS proxy, apart from the server's.
+    """
 
     header: Union[HeadersLike, Callable[[], HeadersLike]] = None
     cookie: Optional[str] = None
@@ -42,6 +50,8 @@ class ConnectOptions:
     http_proxy_auth: Optional[tuple[str, str]] = None
     http_proxy_timeout: Optional[float] = None
     proxy_type: Optional[str] = None
+    http_proxy_sslopt: Optional[dict[str, Any]] = None
+    happy_eyeballs_delay: Optional[float] = DEFAULT_HAPPY_EYEBALLS_DELAY
     # Issue 4 (reaching servers): a Unix socket path to connect to instead of TCP; following a
     # wss:// -> ws:// redirect; the cookie jar (UNSET: the process-global one, None: none).
     unix_socket: Optional[str] = None
@@ -67,6 +77,9 @@ class ConnectOptions:
         max_size = known.get("max_size", DEFAULT_MAX_SIZE)
         if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
             raise ValueError(f"max_size must be a non-negative int or None, not {max_size!r}")
+        delay = known.get("happy_eyeballs_delay", DEFAULT_HAPPY_EYEBALLS_DELAY)
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0):
+            raise ValueError(f"happy_eyeballs_delay must be a non-negative number of seconds or None, not {delay!r}")
         return cls(**known, extra=extra)
 
 

@@ -1,4 +1,4 @@
-"""Reaching the server through a proxy: HTTP CONNECT tunnels and SOCKS4/4a/5/5h.
+"""Reaching the server through a proxy: HTTP CONNECT tunnels (over TLS to an HTTPS proxy) and SOCKS4/4a/5/5h.
 
 The HTTP tunnel is done here, its answer read by the same bounded head parser
 as the WebSocket handshake and under the same deadline. SOCKS goes through
@@ -21,18 +21,19 @@ from typing import Any, NoReturn, Optional
 from .._exceptions import (
     ProxyStatusError,
     ProxyTimeoutError,
+    ProxyTlsError,
     WebSocketAddressException,
-    WebSocketConnectionClosedException,
-    WebSocketHandshakeException,
     WebSocketProxyException,
     WebSocketTimeoutException,
 )
 from .._logging import dump
 from .._sansio.headers import check_header_text
-from .._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp, read_http_head
+from .._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp
 from .._url import ProxyConfig
+from .dial import racer
+from .proxy_answer import check_answer, proxy_tls, read_connect_answer
 
-__all__ = ["ProxyStatusError", "ProxyTimeoutError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
+__all__ = ["ProxyStatusError", "ProxyTimeoutError", "ProxyTlsError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install python-socks"
 
@@ -43,17 +44,21 @@ def open_via_proxy(
     port: int,
     deadline: Deadline,
     sockopt: Sequence[Any] = (),
+    proxy_sslopt: Optional[dict[str, Any]] = None,
+    happy_eyeballs_delay: Optional[float] = None,
 ) -> socket.socket:
     """A socket connected through ``proxy`` to ``host:port``, ready for TLS or the WebSocket handshake.
 
-    ``proxy.timeout`` (http_proxy_timeout) bounds the proxy phase, within ``deadline``.
+    ``proxy.timeout`` (http_proxy_timeout) bounds the proxy phase, within
+    ``deadline``. Through an HTTPS proxy the result is the ``ssl.SSLSocket``
+    to the proxy, carrying the tunnel (checked with ``proxy_sslopt``).
     """
     try:
         phase = Deadline(deadline.remaining(proxy.timeout))
     except WebSocketTimeoutException as exc:
         raise ProxyTimeoutError(f"no time left to connect through the proxy at {proxy.address}") from exc
-    if proxy.kind == "http":
-        return _http_tunnel(proxy, host, port, phase, sockopt)
+    if proxy.kind in ("http", "https"):
+        return _http_tunnel(proxy, host, port, phase, sockopt, proxy_sslopt, happy_eyeballs_delay)
     return _socks(proxy, host, port, phase, sockopt)
 
 
@@ -84,41 +89,40 @@ def _loggable(request: bytes) -> str:
     ).rstrip()
 
 
-def _http_tunnel(proxy: ProxyConfig, host: str, port: int, phase: Deadline, sockopt: Sequence[Any]) -> socket.socket:
+def _http_tunnel(
+    proxy: ProxyConfig,
+    host: str,
+    port: int,
+    phase: Deadline,
+    sockopt: Sequence[Any],
+    proxy_sslopt: Optional[dict[str, Any]],
+    delay: Optional[float],
+) -> socket.socket:
     request = connect_request(host, port, proxy.auth)
-    sock = _connect_to_proxy(proxy, phase, sockopt)
+    sock = _connect_to_proxy(proxy, phase, sockopt, delay)
     try:
+        if proxy.kind == "https":
+            sock = proxy_tls(sock, proxy, proxy_sslopt, phase)
         dump("proxy request header", _loggable(request))
         try:
             sock.settimeout(phase.remaining())
             sock.sendall(request)
-            response, leftover = read_http_head(sock, phase, "answer of the proxy to CONNECT", exact=False)
-        except WebSocketTimeoutException as exc:
-            raise ProxyTimeoutError(f"the proxy at {proxy.address} did not answer CONNECT in time") from exc
-        except socket.timeout as exc:
+        except (WebSocketTimeoutException, socket.timeout) as exc:
             raise ProxyTimeoutError(f"the proxy at {proxy.address} did not accept CONNECT in time") from exc
-        except (WebSocketConnectionClosedException, WebSocketHandshakeException, OSError) as exc:
-            raise WebSocketProxyException(f"CONNECT through the proxy at {proxy.address} failed: {exc}") from exc
+        except OSError as exc:
+            raise WebSocketProxyException(f"sending CONNECT to the proxy at {proxy.address} failed: {exc}") from exc
+        response, leftover = read_connect_answer(sock, phase, proxy)
         dump("proxy response header", response.raw.decode("iso-8859-1").rstrip())
-        target = _authority(host, port)
-        if not 200 <= response.status < 300:
-            raise ProxyStatusError(
-                f"failed CONNECT via proxy status: {response.status} {response.reason}"
-                f" (proxy {proxy.address}, target {target})",
-                response.status,
-                response.reason,
-            )
-        if leftover:
-            raise WebSocketProxyException(f"the proxy at {proxy.address} sent {len(leftover)} bytes after its CONNECT answer")
+        check_answer(response, leftover, proxy, _authority(host, port))
         return sock
     except BaseException:
         sock.close()
         raise
 
 
-def _connect_to_proxy(proxy: ProxyConfig, phase: Deadline, sockopt: Sequence[Any]) -> socket.socket:
+def _connect_to_proxy(proxy: ProxyConfig, phase: Deadline, sockopt: Sequence[Any], delay: Optional[float]) -> socket.socket:
     try:
-        return open_tcp(proxy.host, proxy.port, phase.remaining(), sockopt)
+        return open_tcp(proxy.host, proxy.port, phase.remaining(), sockopt, racer(delay))
     except WebSocketTimeoutException as exc:
         raise ProxyTimeoutError(f"connecting to the proxy at {proxy.address} timed out") from exc
     except WebSocketAddressException as exc:
