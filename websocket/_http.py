@@ -13,8 +13,9 @@ from ._exceptions import WebSocketException, WebSocketProxyException
 from ._logging import trace
 from ._net.opening import open_transport
 from ._net.options import ConnectOptions
+from ._net.transport import Deadline
 from ._sansio.handshake import MAX_HEAD_SIZE
-from ._socket import Deadline, recv
+from ._socket import recv
 from ._url import PROXY_TYPES, split_url
 
 __all__ = ["proxy_info", "connect", "read_headers"]

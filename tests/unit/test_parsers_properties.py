@@ -38,6 +38,7 @@ from websocket import (
     WebSocketTimeoutException,
 )
 from websocket._exceptions import close_code_for
+from websocket._net.transport import Deadline, read_http_head
 from websocket._sansio import protocol as protocol_module
 from websocket._sansio.deflate import PerMessageDeflate
 from websocket._sansio.events import Close, EndOfStream, Failure, Fragment, Message
@@ -51,7 +52,6 @@ from websocket._sansio.handshake import (
     parse_response_head,
 )
 from websocket._sansio.protocol import ClientProtocol, State
-from websocket._socket import Deadline, read_http_head
 
 pytestmark = pytest.mark.usefixtures("receive_impl")  # the compiled and the pure receive path
 

@@ -29,12 +29,12 @@ from .._sansio.deflate import DeflateOffer
 from .._sansio.handshake import HandshakeRequest, Response, build_request, check_upgrade
 from .._sansio.headers import HeadersLike, header_lines
 from .._sansio.protocol import Extension
-from .._socket import Deadline, open_tcp, open_unix, read_http_head, recv_body, tls_context, wrap_tls
 from .._url import WsUrl, resolve_redirect, select_proxy, split_url
 from .dial import racer
 from .options import UNSET, ConnectOptions
 from .proxy import open_via_proxy
 from .tls_tunnel import wrap_tls_in_tls
+from .transport import Deadline, open_tcp, open_unix, read_http_head, recv_body, tls_context, wrap_tls
 
 __all__ = ["Opened", "open_connection", "open_transport", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
 

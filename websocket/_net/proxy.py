@@ -28,10 +28,10 @@ from .._exceptions import (
 )
 from .._logging import dump
 from .._sansio.headers import check_header_text
-from .._socket import DEFAULT_SOCKET_OPTION, Deadline, open_tcp
 from .._url import ProxyConfig
 from .dial import racer
 from .proxy_answer import check_answer, proxy_tls, read_connect_answer
+from .transport import DEFAULT_SOCKET_OPTION, Deadline, open_tcp
 
 __all__ = ["ProxyStatusError", "ProxyTimeoutError", "ProxyTlsError", "open_via_proxy", "connect_request", "INSTALL_HINT"]
 

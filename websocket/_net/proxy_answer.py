@@ -27,8 +27,8 @@ from .._exceptions import (
     WebSocketTimeoutException,
 )
 from .._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_head_end, parse_response_head
-from .._socket import Deadline, tls_context
 from .._url import ProxyConfig
+from .transport import Deadline, tls_context
 
 __all__ = ["proxy_tls", "read_connect_answer", "check_answer"]
 
