@@ -121,7 +121,7 @@ def test_attach_interactive(kube: tuple[KubeServer, CoreV1Api]) -> None:
     fake, api = kube
     client = stream(api.connect_get_namespaced_pod_attach, "web-0", "default", stdin=True, stdout=True,
                     stderr=True, tty=False, _preload_content=False)
-    kind, path, _, _ = fake.srv.next_event()  # type: ignore[union-attr]
+    _, path, _, _ = fake.srv.next_event()  # type: ignore[union-attr]
     assert path.endswith("/pods/web-0/attach")
     client.write_stdin("attached\n")
     assert client.readline_stdout(timeout=5) == "attached"

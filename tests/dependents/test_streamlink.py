@@ -15,8 +15,8 @@ from _aioserver import WAIT, raw_frame
 from aiohttp import WSMsgType, web
 
 pytest.importorskip("streamlink", reason="streamlink is not installed (the dependents extra)")
-from streamlink import Streamlink  # noqa: E402
-from streamlink.plugin.api.websocket import WebsocketClient  # noqa: E402
+from streamlink import Streamlink
+from streamlink.plugin.api.websocket import WebsocketClient
 
 
 class Recorder(WebsocketClient):
