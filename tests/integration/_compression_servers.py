@@ -4,7 +4,7 @@
 
 ``AiohttpEchoServer`` runs an aiohttp application on its own event loop in a
 thread. ``NodeEchoServer`` runs ``node/server.js`` as a child process; it
-needs ``node`` and ``node/node_modules`` (``npm ci --prefix
+needs ``node`` and ``node/node_modules`` (installed on first use when npm is there: ``npm ci --prefix
 tests/integration/node``), and ``node_skip_reason()`` says what is missing.
 Both listen on 127.0.0.1 with an ephemeral port; every wait is bounded and
 ``stop()`` always reaps what ``start()`` began.
@@ -13,6 +13,7 @@ Both listen on 127.0.0.1 with an ephemeral port; every wait is bounded and
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import subprocess
 import threading
@@ -76,12 +77,31 @@ class AiohttpEchoServer:
             self._loop.close()
 
 
+NPM_TIMEOUT = 300
+
+
+@functools.cache
+def _npm_ci() -> Optional[str]:
+    """Install the Node server's packages from the lock file once (npm's registry), or say why not."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed"
+    try:
+        done = subprocess.run([npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "--silent"],
+                              capture_output=True, text=True, timeout=NPM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"npm ci took over {NPM_TIMEOUT} s"
+    return None if done.returncode == 0 else f"npm ci failed: {done.stderr.strip()[-300:]}"
+
+
 def node_skip_reason() -> Optional[str]:
-    """Why the Node server cannot run here, or None if it can."""
+    """Why the Node server cannot run here, or None if it can (runs `npm ci` when ws is missing)."""
     if shutil.which("node") is None:
         return "node is not installed (the Node ws interop tests need Node.js >= 10)"
     if not (NODE_DIR / "node_modules" / "ws").is_dir():
-        return f"the ws package is not installed: run `npm ci --prefix {NODE_DIR}`"
+        why = _npm_ci()
+        if why is not None or not (NODE_DIR / "node_modules" / "ws").is_dir():
+            return f"the ws package is not installed ({why}): run `npm ci --prefix {NODE_DIR}`"
     return None
 
 

@@ -1,10 +1,12 @@
-"""Real proxy servers as subprocesses: pproxy (HTTP CONNECT, also behind TLS; SOCKS4, SOCKS5) and Debian's tinyproxy.
+"""Real proxy servers as subprocesses: pproxy (HTTP CONNECT, also behind TLS; SOCKS4, SOCKS5), proxy.py
+(HTTP CONNECT, both from PyPI) and Debian's tinyproxy.
 
 Ports without races: pproxy listens on port 0 and prints the port the kernel
 gave it, which is read from its output. tinyproxy refuses port 0, so a free
 port is picked and the start is retried with another one when tinyproxy
 fails to bind it; readiness is tinyproxy's own "Accepting connections" line,
 so a port taken by someone else in between is never mistaken for ours.
+proxy.py listens on port 0 and logs the port at debug level.
 
 Every wait is bounded; ``stop()`` terminates the process (kill after a grace
 period) and joins the thread that reads its output.
@@ -163,3 +165,20 @@ def tinyproxy(auth: tuple[str, str] | None = None) -> Iterator[ProxyProcess]:
             yield proc
         finally:
             proc.stop()
+
+
+_PROXYPY_READY = re.compile(r"Listening on 127\.0\.0\.1:(?P<port>\d+)")
+
+
+@contextlib.contextmanager
+def proxypy(auth: tuple[str, str] | None = None) -> Iterator[ProxyProcess]:
+    """proxy.py (PyPI) on 127.0.0.1: a second HTTP CONNECT proxy, Basic auth if given (407 when wrong)."""
+    argv = [sys.executable, "-u", "-m", "proxy", "--hostname", "127.0.0.1", "--port", "0",
+            "--num-workers", "1", "--num-acceptors", "1", "--log-level", "d"]
+    if auth:
+        argv += ["--basic-auth", f"{auth[0]}:{auth[1]}"]
+    proc = ProxyProcess(argv, _PROXYPY_READY, name="proxy.py").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from _proxy_procs import PROXY_PASSWORD, PROXY_USER, TINYPROXY, ProxyProcess, tinyproxy
+from _proxy_procs import PROXY_PASSWORD, PROXY_USER, TINYPROXY, ProxyProcess, proxypy, tinyproxy
 from _reach_servers import ScriptedProxy, WsServer, running, stalled_listener
 
 import websocket
@@ -195,6 +195,31 @@ def test_wss_through_tinyproxy(tls, connect):
     with running(WsServer(ssl_context=tls.server_context())) as secure, tinyproxy() as proc:
         ws = connect(secure.url("/t", host="localhost"), sslopt={"ca_certs": tls.ca_file}, **_via(proc))
         _echo(ws, "tls via tinyproxy")
+        assert ws.is_ssl()
+
+
+def test_proxypy_connect_without_auth(server, connect):
+    with proxypy() as proc:
+        ws = connect(server.url("/proxypy"), **_via(proc))
+        _echo(ws, "through proxy.py")
+    assert server.last().path == "/proxypy"
+
+
+@pytest.mark.wsline_only
+def test_proxypy_connect_with_basic_auth(server, connect):
+    with proxypy((USER, PASSWORD)) as proc:
+        ws = connect(server.url("/proxypy-auth"), **_via(proc, http_proxy_auth=(USER, PASSWORD)))
+        _echo(ws, "authenticated at proxy.py")
+        with pytest.raises(websocket.WebSocketProxyException) as info:
+            websocket.create_connection(server.url(), **_via(proc, http_proxy_auth=(USER, "wrong-password")))
+    assert getattr(info.value, "status_code", None) == 407
+    assert "wrong-password" not in str(info.value)
+
+
+def test_wss_through_proxypy(tls, connect):
+    with running(WsServer(ssl_context=tls.server_context())) as secure, proxypy() as proc:
+        ws = connect(secure.url("/p", host="localhost"), sslopt={"ca_certs": tls.ca_file}, **_via(proc))
+        _echo(ws, "tls via proxy.py")
         assert ws.is_ssl()
 
 
