@@ -38,6 +38,7 @@ from ._cli.session import (
     Ending,
     Session,
 )
+from ._cli.version import version_text
 from ._core import WebSocket
 from ._exceptions import WebSocketException
 from ._logging import enableTrace
@@ -114,6 +115,7 @@ def parse_args(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None)
     add("--binary", action="store_true", help="show binary messages as hex")
     add("--reconnect", type=float, metavar="SECONDS", help="reconnect this long after a drop or a server restart")
     add("--timeout", type=float, default=10.0, metavar="SECONDS", help="connect and handshake timeout (default 10)")
+    add("--version", action="version", version=version_text(), help="show the version, Python and speedups in use, and exit")
     return parser.parse_args(argv)
 
 
