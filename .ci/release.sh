@@ -5,12 +5,14 @@
 # The sdist is left in build/ci/dist for .ci/matrix.sh and .ci/pure.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. .ci/common.sh
 OUT=build/ci/dist
 DEMO=build/ci/demo-venv
 rm -rf "$OUT" "$DEMO"
-.venv/bin/python -m pip install --quiet build twine
-.venv/bin/python -m build --outdir "$OUT" . >"$OUT.log" 2>&1 || { tail -40 "$OUT.log"; exit 1; }
-.venv/bin/python -m twine check --strict "$OUT"/*
+mkdir -p "$OUT"
+quiet_pip .venv/bin/python -m pip install --quiet build twine
+.venv/bin/python -m build --outdir "$OUT" . >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+.venv/bin/python -m twine check --strict "$OUT"/wsline-*
 .venv/bin/python - "$OUT" <<'PY'
 """The sdist carries the C source, the tests and the docs; the wheel the typing markers."""
 import sys, tarfile, zipfile
@@ -35,7 +37,7 @@ if missing or stray:
     sys.exit(f"release artefacts wrong: missing {missing}, should not be there {stray}")
 PY
 python3 -m venv "$DEMO"
-"$DEMO/bin/python" -m pip install --quiet "$OUT"/wsline-*.whl "websockets>=14"
+quiet_pip "$DEMO/bin/python" -m pip install --quiet "$OUT"/wsline-*.whl "websockets>=14"
 ROOT=$PWD
 # From another directory, so that nothing of the checkout can be imported.
 (cd /tmp && "$ROOT/$DEMO/bin/python" -m websocket --version)
