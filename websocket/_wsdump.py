@@ -76,6 +76,14 @@ class _Verbosity(argparse.Action):
         setattr(namespace, self.dest, level)
 
 
+class _Version(argparse.Action):
+    """``--version``: what it prints is only worked out when asked for."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Optional[str] = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def _epilog() -> str:
     codes = "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.items())
     return (
@@ -115,7 +123,7 @@ def parse_args(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None)
     add("--binary", action="store_true", help="show binary messages as hex")
     add("--reconnect", type=float, metavar="SECONDS", help="reconnect this long after a drop or a server restart")
     add("--timeout", type=float, default=10.0, metavar="SECONDS", help="connect and handshake timeout (default 10)")
-    add("--version", action="version", version=version_text(), help="show the version, Python and speedups in use, and exit")
+    add("--version", action=_Version, nargs=0, help="show the version, Python and speedups in use, and exit")
     return parser.parse_args(argv)
 
 
