@@ -18,6 +18,11 @@ Typical use::
     python compliance/run.py                      # the whole suite
     python compliance/run.py -i '1.*' -i '10.*'   # a subset
     python compliance/run.py -x '12.*' -x '13.*'  # skip permessage-deflate
+    python compliance/run.py --kosoku-python /path/to/python3.11  # kosoku elsewhere
+
+kosoku needs Python >= 3.10. With ``--kosoku-python`` the server runs in a
+child process under that interpreter (this file, ``--serve``), which hands its
+results back as JSON, while the client under test stays in this interpreter.
 
 This file deliberately never touches ``sys.path``: the library under test is
 whichever ``websocket`` the interpreter imports, and the header says which.
@@ -32,7 +37,9 @@ import contextlib
 import fnmatch
 import importlib
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -99,6 +106,8 @@ class Config:
     accepted_path: Path | None
     brief: bool
     verbose: bool
+    kosoku_python: str | None = None
+    serve: bool = False
 
 
 def _max_size(text: str) -> int | None:
@@ -225,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="one line per non-strict case instead of the full explanation",
     )
     parser.add_argument(
+        "--kosoku-python",
+        default=None,
+        metavar="PYTHON",
+        help="run kosoku's server under this interpreter, in a child process (for a Python without kosoku)",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the child of --kosoku-python
+    parser.add_argument(
         "-v",
         "--verbose",
         action="store_true",
@@ -265,6 +281,8 @@ def parse_config(argv: Sequence[str] | None) -> Config:
         accepted_path=accepted,
         brief=args.brief,
         verbose=args.verbose,
+        kosoku_python=args.kosoku_python,
+        serve=args.serve,
     )
 
 
@@ -563,7 +581,7 @@ class RunOutput:
 
     count: int
     runs: list[CaseRun]
-    results: list[CaseResult]
+    results: list[CaseResult] | list[RemoteResult]
     seconds: float
 
 
@@ -631,6 +649,116 @@ async def run_suite(config: Config, library: Library, agent_name: str) -> RunOut
             "the agent",
         )
         results = await _bounded(_collect(server), SHUTDOWN_GRACE, "collecting results")
+    return RunOutput(count, runs, results, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------
+# Server in another interpreter (--kosoku-python / --serve)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    """A verdict label as kosoku's Behavior/BehaviorClose show it (``.value``)."""
+
+    value: str
+
+
+# The CaseResult attributes that judging reads, sent from --serve as plain JSON.
+_RESULT_FIELDS = (
+    "case_index",
+    "case_id",
+    "remote_close_code",
+    "duration",
+    "description",
+    "expectation",
+    "result",
+    "result_close",
+)
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """One case's result as the --serve child reported it; judged like kosoku's CaseResult."""
+
+    case_index: int
+    case_id: str
+    behavior: Label
+    behavior_close: Label
+    remote_close_code: int | None
+    duration: int | None
+    description: str
+    expectation: str
+    result: str
+    result_close: str
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> RemoteResult:
+        values = {name: record[name] for name in _RESULT_FIELDS}
+        return cls(behavior=Label(record["behavior"]), behavior_close=Label(record["behavior_close"]), **values)
+
+
+def _record(result: CaseResult) -> dict[str, Any]:
+    record = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    record["behavior"] = result.behavior.value
+    record["behavior_close"] = result.behavior_close.value
+    return record
+
+
+async def serve(config: Config) -> int:
+    """The --serve child: one JSON line with the address, then, once the run ends, one with the results."""
+    import kosoku
+
+    try:
+        server_context = kosoku.run_fuzzingserver(config.include, config.exclude, host=HOST, port=0)
+    except ValueError as exc:
+        print(json.dumps({"error": f"bad case selection: {exc}"}), flush=True)
+        return EXIT_HARNESS
+    async with server_context as server:
+        print(json.dumps({"address": server.address, "port": server.port}), flush=True)
+        # Bounded so that a parent that died before /updateReports does not leave this behind.
+        results = await _bounded(_collect(server), config.total_timeout + SHUTDOWN_GRACE, "the run")
+    print(json.dumps([_record(result) for result in results]), flush=True)
+    return EXIT_OK
+
+
+def _serve_command(config: Config, python: str) -> list[str]:
+    command = [python, str(Path(__file__).resolve()), "--serve"]
+    command += ["--total-timeout", str(config.total_timeout + config.socket_timeout + SHUTDOWN_GRACE)]
+    for pattern in config.include or []:
+        command += ["-i", pattern]
+    for pattern in config.exclude or []:
+        command += ["-x", pattern]
+    return command
+
+
+def run_suite_remote(config: Config, library: Library, agent_name: str, python: str) -> RunOutput:
+    """As `run_suite`, with kosoku's server in a child process under ``python``."""
+    started = time.monotonic()
+    child = subprocess.Popen(_serve_command(config, python), stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert child.stdout is not None
+        hello = json.loads(child.stdout.readline() or "{}")
+        if "port" not in hello:
+            raise HarnessError(f"kosoku server under {python} did not start: {hello.get('error', 'no answer')}")
+        base_url = f"ws://{hello['address']}:{hello['port']}"
+        print(f"kosoku fuzzing server (under {python}) on {base_url}", file=sys.stderr)
+        agent = Agent(library, base_url, agent_name, config, started + config.total_timeout)
+        try:
+            limit = config.total_timeout + config.socket_timeout + SHUTDOWN_GRACE
+            count, runs = _start_agent(agent, config.parallel).result(limit)
+            out, _ = child.communicate(timeout=SHUTDOWN_GRACE)
+        except concurrent.futures.TimeoutError as exc:
+            raise HarnessError("the agent did not finish in time") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(f"the kosoku server did not report within {SHUTDOWN_GRACE:.0f}s") from exc
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if child.returncode != 0:
+        raise HarnessError(f"the kosoku server exited with status {child.returncode}")
+    results = [RemoteResult.from_record(record) for record in json.loads(out)]
     return RunOutput(count, runs, results, time.monotonic() - started)
 
 
@@ -937,10 +1065,15 @@ def run(config: Config) -> int:
     agent_name = config.agent or library.distribution
     print_header(library, agent_name, config)
 
-    output = asyncio.run(run_suite(config, library, agent_name))
+    if config.kosoku_python:
+        output = run_suite_remote(config, library, agent_name, config.kosoku_python)
+    else:
+        output = asyncio.run(run_suite(config, library, agent_name))
     if output.count == 0:
         raise HarnessError("the selection matched no cases")
-    if config.outdir is not None:
+    if config.outdir is not None and config.kosoku_python:
+        print("warning: no kosoku report with --kosoku-python (it lives in the child)", file=sys.stderr)
+    elif config.outdir is not None:
         write_kosoku_report(output.results, config.outdir)
 
     summary = judge(output, allowlist)
@@ -957,6 +1090,8 @@ def run(config: Config) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     config = parse_config(argv)
+    if config.serve:
+        return asyncio.run(serve(config))
     try:
         return run(config)
     except HarnessError as exc:

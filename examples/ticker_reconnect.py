@@ -80,7 +80,7 @@ def flaky_ticker() -> Iterator[str]:
         while not stopping.is_set():
             try:
                 conn, _ = listener.accept()
-            except TimeoutError:
+            except socket.timeout:  # TimeoutError only from Python 3.10 on
                 continue
             except OSError:
                 return

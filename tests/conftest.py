@@ -1,10 +1,10 @@
 """Session-wide test configuration shared by tests/unit and tests/integration.
 
-* ``WSLINE_NO_WSACCEL=1`` hides the optional ``wsaccel`` accelerator before
-  any test imports ``websocket``, so the whole run exercises the pure-Python
-  paths (this works for any library that uses wsaccel "when importable").
-  It is done at conftest import time because conftests load before test
-  modules, and an import-time choice cannot be undone later.
+* ``WSLINE_NO_SPEEDUPS=1`` (read by ``websocket._sansio.mask`` at import)
+  puts the whole run on the pure-Python masking path; CI runs the unit and
+  protocol tests once that way. The report header says which path is in use.
+* ``WSLINE_REQUIRE_SPEEDUPS=1`` (set by CI where a compiler is present) makes
+  tests/unit/test_mask.py fail if the C extension was not built.
 * The ``wsline_only`` marker tags tests of behaviour websocket-client 1.9.2
   does not have (strict RFC 6455 handling, max_size, per-call timeouts...).
   ``--xfail-wsline-only`` turns them into non-strict xfails, handy when the
@@ -17,29 +17,8 @@ whatever ``import websocket`` finds in the interpreter's environment.
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
-
-NO_WSACCEL_ENV = "WSLINE_NO_WSACCEL"
-_WSACCEL_MODULES = ("wsaccel", "wsaccel.xormask", "wsaccel.utf8validator")
-
-
-def _hide_wsaccel() -> None:
-    if "websocket" in sys.modules:
-        raise RuntimeError(f"{NO_WSACCEL_ENV} set but websocket was imported before tests/conftest.py")
-    for name in _WSACCEL_MODULES:
-        # A None entry makes every later import of the module raise ImportError.
-        sys.modules[name] = None  # type: ignore[assignment]
-
-
-if os.environ.get(NO_WSACCEL_ENV, "") not in ("", "0"):
-    _hide_wsaccel()
-
-
-def wsaccel_hidden() -> bool:
-    """True when this session runs with wsaccel hidden."""
-    return "wsaccel" in sys.modules and sys.modules["wsaccel"] is None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,4 +47,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"wsaccel hidden ({NO_WSACCEL_ENV}): {wsaccel_hidden()}"
+    try:
+        from websocket._sansio import mask
+    except ImportError:  # another library under test (websocket-client)
+        return "masking: not wsline"
+    forced = " (WSLINE_NO_SPEEDUPS)" if os.environ.get("WSLINE_NO_SPEEDUPS") else ""
+    return f"masking: {mask.IMPLEMENTATION}{forced}; present: {[impl.name for impl in mask.available_implementations()]}"

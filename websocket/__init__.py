@@ -23,14 +23,13 @@ from ._loop.reconnect import Backoff, should_reconnect
 from ._sansio.frames import CloseCode, Opcode
 from ._socket import *  # noqa: F403
 from ._socket import __all__ as _socket_all
+from ._version import __version__ as __version__
 from ._wsmessage import WSMessage, WSMsgType
 
 # websocket-client defines its frame reader and fragment joiner in _abnf, and code imports them
 # from there; they live in _framebuffer (which needs ABNF), so they are attached here.
 setattr(_abnf_module, "frame_buffer", frame_buffer)  # noqa: B010
 setattr(_abnf_module, "continuous_frame", continuous_frame)  # noqa: B010
-
-__version__ = "0.1.0"
 
 __all__ = [
     *_abnf_all,

@@ -38,6 +38,7 @@ from ._cli.session import (
     Ending,
     Session,
 )
+from ._cli.version import version_text
 from ._core import WebSocket
 from ._exceptions import WebSocketException
 from ._logging import enableTrace
@@ -73,6 +74,14 @@ class _Verbosity(argparse.Action):
         else:
             level = str(values).count("v") + 1
         setattr(namespace, self.dest, level)
+
+
+class _Version(argparse.Action):
+    """``--version``: what it prints is only worked out when asked for."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Optional[str] = None) -> None:
+        print(version_text())
+        parser.exit()
 
 
 def _epilog() -> str:
@@ -114,6 +123,7 @@ def parse_args(argv: Optional[Sequence[str]] = None, prog: Optional[str] = None)
     add("--binary", action="store_true", help="show binary messages as hex")
     add("--reconnect", type=float, metavar="SECONDS", help="reconnect this long after a drop or a server restart")
     add("--timeout", type=float, default=10.0, metavar="SECONDS", help="connect and handshake timeout (default 10)")
+    add("--version", action=_Version, nargs=0, help="show the version, Python and speedups in use, and exit")
     return parser.parse_args(argv)
 
 

@@ -172,7 +172,7 @@ class ScriptServer:
         while not self._stopping.is_set():
             try:
                 sock, _ = listener.accept()
-            except TimeoutError:
+            except socket.timeout:  # TimeoutError only from Python 3.10 on
                 continue
             except OSError:
                 return

@@ -38,7 +38,6 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,20 +145,6 @@ def connect() -> Iterator[Connector]:
     connector = Connector()
     yield connector
     connector.close_all()
-
-
-@pytest.fixture
-def no_wsaccel() -> None:
-    """Run the test on the pure-Python masking/validation path.
-
-    Today this only works session-wide: run pytest with WSLINE_NO_WSACCEL=1
-    (see tests/conftest.py). TODO(wsline): once the library exposes a hook to
-    force the pure path per test, call it here (and undo it after) instead of
-    skipping.
-    """
-    hidden = "wsaccel" in sys.modules and sys.modules["wsaccel"] is None
-    if not hidden:
-        pytest.skip("pure path needs WSLINE_NO_WSACCEL=1 until the library hook is wired")
 
 
 @pytest.fixture
