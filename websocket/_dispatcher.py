@@ -16,9 +16,11 @@ sends, so a send from another thread never touches the dispatcher (rel is not
 thread-safe) and control frames cannot overtake queued data.
 
 ``SelectDispatcher`` is the default loop: it runs in the thread that calls
-``run_forever`` and sleeps in ``poll``/``select`` until a socket is readable or
-the next timer is due (no periodic wake-ups). ``WrappedDispatcher`` is the
-adapter ``WebSocketApp`` drives any of them through.
+``run_forever`` and sleeps in ``poll`` (``select`` only where there is no poll)
+until a socket is readable or the next timer is due (no periodic wake-ups); a
+turn costs what is ready, not what is registered. ``WrappedDispatcher`` is the
+adapter ``WebSocketApp`` drives any of them through; it puts all of the
+library's timers on one dispatcher behind one timer of it (``_loop/timers.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
 from ._logging import debug, warning
+from ._loop.timers import queue_for
 
 __all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
 
@@ -107,6 +110,8 @@ class WrappedDispatcher:
     def __init__(self, dispatcher: Any, owned: bool = False) -> None:
         self.dispatcher = dispatcher
         self.owned = owned
+        # Every app on this dispatcher schedules through the same queue: one dispatcher timer in all.
+        self.timers = queue_for(dispatcher)
 
     def watch(self, sock: Any, callback: Callable[[], bool]) -> Handle:
         """Register ``callback`` for readability of ``sock``."""
@@ -117,7 +122,7 @@ class WrappedDispatcher:
     def call_later(self, delay: float, callback: Callable[..., bool], *args: Any) -> Handle:
         """Run ``callback(*args)`` once after ``delay`` seconds (it returns False)."""
         handle = Handle(callback)
-        handle._obj = self.dispatcher.timeout(delay, handle.fire, *args)
+        handle._obj = self.timers.add(delay, handle.fire, *args)
         return handle
 
     @property
@@ -250,6 +255,7 @@ class SelectDispatcher:
         self._soon: deque[Callable[[], Any]] = deque()
         self._aborted = False
         self._selector: Optional[selectors.BaseSelector] = None
+        self._carry: list[_Watch] = []  # served last turn with TLS data still pending
 
     # ------------------------------------------------------------ registration
 
@@ -339,6 +345,8 @@ class SelectDispatcher:
             on_ready = watch.callback
             if watch.active and on_ready is not None and not on_ready() and watch.active:
                 watch.delete()
+            elif watch.active and _has_pending(watch.sock):
+                self._carry.append(watch)  # decrypted data left in memory: poll cannot see it
         self._run_timers()
         return True
 
@@ -365,19 +373,22 @@ class SelectDispatcher:
                 if not self._soon and not self._aborted:
                     self._wakeup.wait(delay)
             return []
-        ready = [watch for watch in self._watches.values() if _has_pending(watch.sock)]
-        if ready:
-            return ready
+        # Only sockets just served can hold decrypted TLS data: no scan of every watch per turn.
+        carried, self._carry = self._carry, []
         assert self._selector is not None
         try:
-            events = self._selector.select(delay)
+            events = self._selector.select(0 if carried else delay)
         except (OSError, ValueError):
             # A watched socket was closed behind the loop's back: let its owner see it.
             dead = [watch for watch in self._watches.values() if _is_closed(watch.sock)]
             if not dead:
                 raise
             return dead
-        return [key.data for key, _ in events]
+        ready: list[_Watch] = [key.data for key, _ in events]
+        if carried:
+            seen = {id(watch) for watch in ready}
+            ready.extend(watch for watch in carried if watch.active and id(watch) not in seen)
+        return ready
 
     def _run_timers(self) -> None:
         now = time.monotonic()
