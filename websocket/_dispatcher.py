@@ -36,7 +36,7 @@ from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
 from ._logging import debug, warning
-from ._loop.timers import queue_for
+from ._loop.timers import TimerQueue, queue_for
 
 __all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
 
@@ -110,8 +110,14 @@ class WrappedDispatcher:
     def __init__(self, dispatcher: Any, owned: bool = False) -> None:
         self.dispatcher = dispatcher
         self.owned = owned
-        # Every app on this dispatcher schedules through the same queue: one dispatcher timer in all.
-        self.timers = queue_for(dispatcher)
+        self._timers: Optional[TimerQueue] = None
+
+    @property
+    def timers(self) -> TimerQueue:
+        """The timer queue every app on this dispatcher shares: one dispatcher timer in all."""
+        if self._timers is None:
+            self._timers = queue_for(self.dispatcher)
+        return self._timers
 
     def watch(self, sock: Any, callback: Callable[[], bool]) -> Handle:
         """Register ``callback`` for readability of ``sock``."""
@@ -263,6 +269,8 @@ class SelectDispatcher:
         """Call ``callback()`` whenever ``sock`` is readable, until it returns a false value."""
         watch = _Watch(self, sock, callback)
         self._watches[id(watch)] = watch
+        if _has_pending(sock):
+            self._carry.append(watch)  # registered with decrypted data already waiting
         if self._selector is not None:
             self._selector.register(sock, selectors.EVENT_READ, watch)
         return watch

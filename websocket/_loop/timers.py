@@ -143,10 +143,11 @@ class TimerQueue:
                 return False  # superseded, on a dispatcher that could not delete it
             self._armed = self._armed_at = None
             self._firing = True
-            now = self._clock()  # what the callbacks add now waits for the next turn of the loop
+            now = self._clock()
+            newer = next(self._seq)  # what the callbacks add from now on waits for the next turn of the loop
         try:
             while True:
-                entry = self._take_due(now)
+                entry = self._take_due(now, newer)
                 if entry is None:
                     break
                 self._run(entry)
@@ -156,10 +157,10 @@ class TimerQueue:
                 self._arm()
         return False
 
-    def _take_due(self, now: float) -> Optional[TimerEntry]:
+    def _take_due(self, now: float, newer: int) -> Optional[TimerEntry]:
         with self._lock:
             head = self._head()
-            if head is None or head > now:
+            if head is None or head > now or self._heap[0][1] > newer:
                 return None
             entry = heapq.heappop(self._heap)[2]
             self._live -= 1
