@@ -21,7 +21,7 @@ only where there is no poll) until a socket is readable or the next timer is
 due (with epoll, also once a second to find sockets closed behind its back); a
 turn costs what is ready, not what is registered. ``WrappedDispatcher`` is the
 adapter ``WebSocketApp`` drives any of them through; it puts all of the
-library's timers on one dispatcher behind one timer of it (``_loop/timers.py``).
+library's timers on one dispatcher behind one timer of it (``_timers.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
 from ._logging import debug, warning
-from ._loop.timers import TimerQueue, queue_for
+from ._timers import TimerQueue, queue_for
 
 __all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from websocket._dispatcher import SelectDispatcher, WrappedDispatcher
-from websocket._loop.timers import GRID, TimerQueue, queue_for
+from websocket._timers import GRID, TimerQueue, queue_for
 
 
 class Clock:

@@ -24,7 +24,7 @@ import time
 import weakref
 from typing import Any, Callable, Optional
 
-from .._logging import _logger
+from ._logging import _logger
 
 __all__ = ["TimerQueue", "TimerEntry", "queue_for", "GRID", "FAR_GRID"]
 
