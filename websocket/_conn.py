@@ -44,6 +44,7 @@ __all__ = ["Conn", "FAIL_CLOSE_TIMEOUT", "wait_readable", "wait_writable", "unti
 FAIL_CLOSE_TIMEOUT = 1.0
 _READ_SIZE = 65536
 _HAS_POLL = hasattr(select, "poll")
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
 _CONTROL = (Ping, Pong)
 
 
@@ -54,7 +55,7 @@ class Conn:
     ``readlock`` admits one receiver at a time, whichever driver it is.
     """
 
-    __slots__ = ("sock", "proto", "lock", "readlock", "leftover", "open", "watched", "_waitall")
+    __slots__ = ("sock", "proto", "lock", "readlock", "leftover", "open", "watched", "loop_closes", "_waitall")
 
     def __init__(self, proto: ClientProtocol) -> None:
         self.sock: Optional[socket.socket] = None
@@ -64,6 +65,10 @@ class Conn:
         self.leftover = b""
         self.open = False  # websocket-client's ``connected``: no close frame sent or received, socket there
         self.watched = False
+        # Set by the run_forever loop that watches the socket: teardown only shuts it down (which
+        # wakes the loop); the loop closes it once unregistered, so its registration never names
+        # a closed or reused descriptor. One descriptor per connection, no dup.
+        self.loop_closes = False
         self._waitall = False
 
     def attach(self, sock: socket.socket, proto: ClientProtocol, leftover: bytes) -> None:
@@ -197,9 +202,16 @@ class Conn:
             data, self.leftover = self.leftover, b""
             self.proto.receive_data(data)
             return True
+        self.proto.release_idle_memory()
+        if _DONTWAIT and type(sock) is socket.socket and sock.gettimeout() is None:
+            # A blocking plain socket: one system call, no poll before it (a loop reads until EAGAIN).
+            try:
+                self._recv(sock, self.proto.read_hint(), _DONTWAIT)
+            except BlockingIOError:
+                return False
+            return True
         if not wait_readable(sock, 0.0):
             return False
-        self.proto.release_idle_memory()
         self._recv(sock, self.proto.read_hint(), 0)
         return True
 
@@ -207,6 +219,8 @@ class Conn:
         try:
             # Flags only when needed: an object given in socket= may take none.
             data = sock.recv(size, flags) if flags else sock.recv(size)
+        except BlockingIOError:
+            raise  # MSG_DONTWAIT and nothing there: read_nowait's answer, not a failure
         except socket.timeout as exc:
             raise WebSocketTimeoutException("Connection timed out") from exc
         except ssl.SSLError as exc:
@@ -259,10 +273,11 @@ class Conn:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            try:
-                sock.close()
-            except OSError:  # its descriptor was closed under it (EBADF): nothing is left to free
-                pass
+            if not self.loop_closes:
+                try:
+                    sock.close()
+                except OSError:  # its descriptor was closed under it (EBADF): nothing is left to free
+                    pass
 
 
 def _is_tls(sock: Any) -> bool:

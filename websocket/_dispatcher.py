@@ -16,9 +16,12 @@ sends, so a send from another thread never touches the dispatcher (rel is not
 thread-safe) and control frames cannot overtake queued data.
 
 ``SelectDispatcher`` is the default loop: it runs in the thread that calls
-``run_forever`` and sleeps in ``poll``/``select`` until a socket is readable or
-the next timer is due (no periodic wake-ups). ``WrappedDispatcher`` is the
-adapter ``WebSocketApp`` drives any of them through.
+``run_forever`` and sleeps in ``epoll`` (``poll`` where there is none, ``select``
+only where there is no poll) until a socket is readable or the next timer is
+due (with epoll, also once a second to find sockets closed behind its back); a
+turn costs what is ready, not what is registered. ``WrappedDispatcher`` is the
+adapter ``WebSocketApp`` drives any of them through; it puts all of the
+library's timers on one dispatcher behind one timer of it (``_timers.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
 from ._logging import debug, warning
+from ._timers import TimerQueue, queue_for
 
 __all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
 
@@ -107,6 +111,14 @@ class WrappedDispatcher:
     def __init__(self, dispatcher: Any, owned: bool = False) -> None:
         self.dispatcher = dispatcher
         self.owned = owned
+        self._timers: Optional[TimerQueue] = None
+
+    @property
+    def timers(self) -> TimerQueue:
+        """The timer queue every app on this dispatcher shares: one dispatcher timer in all."""
+        if self._timers is None:
+            self._timers = queue_for(self.dispatcher)
+        return self._timers
 
     def watch(self, sock: Any, callback: Callable[[], bool]) -> Handle:
         """Register ``callback`` for readability of ``sock``."""
@@ -117,7 +129,7 @@ class WrappedDispatcher:
     def call_later(self, delay: float, callback: Callable[..., bool], *args: Any) -> Handle:
         """Run ``callback(*args)`` once after ``delay`` seconds (it returns False)."""
         handle = Handle(callback)
-        handle._obj = self.dispatcher.timeout(delay, handle.fire, *args)
+        handle._obj = self.timers.add(delay, handle.fire, *args)
         return handle
 
     @property
@@ -194,9 +206,22 @@ class _Timer:
 
 
 def _new_selector() -> selectors.BaseSelector:
-    # poll needs no descriptor of its own and has no FD_SETSIZE limit; select is the fallback (Windows).
-    poll_selector = getattr(selectors, "PollSelector", None)
-    return poll_selector() if poll_selector is not None else selectors.SelectSelector()
+    # epoll: a wait costs what is ready, not what is registered (poll scans all of 10,000 idle
+    # sockets on every wake-up), for one descriptor per loop. poll where there is no epoll (it has
+    # no FD_SETSIZE limit); select (Windows) last.
+    for name in ("EpollSelector", "PollSelector"):
+        selector_class = getattr(selectors, name, None)
+        if selector_class is not None:
+            try:
+                return selector_class()  # type: ignore[no-any-return]
+            except OSError:  # out of descriptors for the epoll one
+                continue
+    return selectors.SelectSelector()
+
+
+# epoll forgets a descriptor closed behind the loop's back without a word: look for such
+# sockets this often (a scan of the watches) while the loop waits on epoll.
+_SWEEP = 1.0
 
 
 def _has_pending(sock: Any) -> bool:
@@ -221,6 +246,9 @@ def writable(sock: Any) -> bool:
         return bool(ready)
     except (OSError, ValueError):
         return False
+
+
+_EPOLL: Any = getattr(selectors, "EpollSelector", ())
 
 
 def _is_closed(sock: Any) -> bool:
@@ -250,6 +278,8 @@ class SelectDispatcher:
         self._soon: deque[Callable[[], Any]] = deque()
         self._aborted = False
         self._selector: Optional[selectors.BaseSelector] = None
+        self._carry: list[_Watch] = []  # served last turn with TLS data still pending
+        self._next_sweep = 0.0
 
     # ------------------------------------------------------------ registration
 
@@ -257,8 +287,10 @@ class SelectDispatcher:
         """Call ``callback()`` whenever ``sock`` is readable, until it returns a false value."""
         watch = _Watch(self, sock, callback)
         self._watches[id(watch)] = watch
+        if _has_pending(sock):
+            self._carry.append(watch)  # registered with decrypted data already waiting
         if self._selector is not None:
-            self._selector.register(sock, selectors.EVENT_READ, watch)
+            self._register(watch)
         return watch
 
     def timeout(self, seconds: float, callback: Callable[..., Any], *args: Any) -> _Timer:
@@ -286,6 +318,21 @@ class SelectDispatcher:
         with self._lock:
             self._aborted = True
             self._wakeup.notify()
+
+    def _register(self, watch: _Watch) -> None:
+        selector = self._selector
+        assert selector is not None
+        try:
+            selector.register(watch.sock, selectors.EVENT_READ, watch)
+        except KeyError:
+            # Its descriptor number is still registered for a socket closed behind the loop's
+            # back (epoll dropped it, the sweep has not come yet): that watch is dead.
+            stale = selector.get_map().get(watch.sock.fileno())
+            if stale is None:
+                raise
+            selector.unregister(stale.fileobj)
+            self._carry.append(stale.data)  # its callback sees the closed socket next turn
+            selector.register(watch.sock, selectors.EVENT_READ, watch)
 
     def _push(self, timer: _Timer) -> None:
         heapq.heappush(self._timers, (time.monotonic() + timer.delay, next(self._seq), timer))
@@ -320,7 +367,7 @@ class SelectDispatcher:
         self._selector = _new_selector()
         try:
             for watch in list(self._watches.values()):
-                self._selector.register(watch.sock, selectors.EVENT_READ, watch)
+                self._register(watch)
             while self._turn():
                 pass
         finally:
@@ -339,6 +386,8 @@ class SelectDispatcher:
             on_ready = watch.callback
             if watch.active and on_ready is not None and not on_ready() and watch.active:
                 watch.delete()
+            elif watch.active and _has_pending(watch.sock):
+                self._carry.append(watch)  # decrypted data left in memory: poll cannot see it
         self._run_timers()
         return True
 
@@ -365,19 +414,31 @@ class SelectDispatcher:
                 if not self._soon and not self._aborted:
                     self._wakeup.wait(delay)
             return []
-        ready = [watch for watch in self._watches.values() if _has_pending(watch.sock)]
-        if ready:
-            return ready
-        assert self._selector is not None
+        # Only sockets just served can hold decrypted TLS data: no scan of every watch per turn.
+        carried, self._carry = self._carry, []
+        selector = self._selector
+        assert selector is not None
+        if isinstance(selector, _EPOLL):
+            now = time.monotonic()
+            if now >= self._next_sweep:
+                self._next_sweep = now + _SWEEP
+                dead = [watch for watch in self._watches.values() if _is_closed(watch.sock)]
+                if dead:
+                    return dead
+            delay = _SWEEP if delay is None else min(delay, _SWEEP)
         try:
-            events = self._selector.select(delay)
+            events = selector.select(0 if carried else delay)
         except (OSError, ValueError):
             # A watched socket was closed behind the loop's back: let its owner see it.
             dead = [watch for watch in self._watches.values() if _is_closed(watch.sock)]
             if not dead:
                 raise
             return dead
-        return [key.data for key, _ in events]
+        ready: list[_Watch] = [key.data for key, _ in events]
+        if carried:
+            seen = {id(watch) for watch in ready}
+            ready.extend(watch for watch in carried if watch.active and id(watch) not in seen)
+        return ready
 
     def _run_timers(self) -> None:
         now = time.monotonic()

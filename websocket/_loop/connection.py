@@ -1,11 +1,12 @@
 """One connection of a ``WebSocketApp`` run, and how its end is reported.
 
-The event loop watches a second descriptor on the connection's socket (a
-``dup``, ``Connection.watch``): whatever closes the WebSocket's own descriptor
-(a failed send in another thread, user code calling ``app.sock.shutdown()``),
-the loop's stays valid until the loop closes it, so no registration ever
-points at a closed or reused descriptor; the shutdown that precedes every
-close makes it readable, which wakes the loop.
+The event loop watches the connection's own socket (``Connection.watch``),
+one descriptor per connection. Whatever tears the WebSocket down (a failed
+send in another thread, user code calling ``app.sock.shutdown()``) only shuts
+the socket down (``Conn.loop_closes``): the descriptor stays open
+until the loop, having dropped its registration, closes it, so no registration
+ever points at a closed or reused descriptor; the shutdown makes the socket
+readable, which wakes the loop.
 """
 
 from __future__ import annotations
@@ -76,9 +77,14 @@ class BackgroundConnect:
             self.ws.shutdown()
 
 
-def watch_socket(sock: socket.socket) -> socket.socket:
-    """A second descriptor on ``sock``, for the event loop to watch (see the module docstring)."""
-    return socket.fromfd(sock.fileno(), sock.family, sock.type)
+def watch_socket(ws: WebSocket) -> socket.socket:
+    """The socket of ``ws`` for the event loop to watch; from now on only the loop closes it (module docstring)."""
+    link = ws.conn  # not ws.sock: handing that out makes every read stop at a frame's end
+    sock = link.sock
+    if sock is None:
+        raise WebSocketConnectionClosedException("socket is already closed.")
+    link.loop_closes = True
+    return sock
 
 
 class Connection:

@@ -267,11 +267,9 @@ class Runner:
         return False
 
     def _opened(self, ws: WebSocket) -> None:
-        raw = ws.conn.sock
-        assert raw is not None
         try:
-            watch = watch_socket(raw)
-        except OSError as exc:  # out of descriptors
+            watch = watch_socket(ws)
+        except WebSocketException as exc:  # torn down by another thread meanwhile
             ws.shutdown()
             self._after(None, exc, None)
             return

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from .._exceptions import WebSocketTimeoutException
+from .transport import new_socket
 
 __all__ = ["DEFAULT_HAPPY_EYEBALLS_DELAY", "AddrInfo", "interleave", "race", "racer"]
 
@@ -50,7 +51,7 @@ def _error(code: int, address: Any) -> OSError:
 
 def _start(info: AddrInfo, sockopt: Sequence[Any]) -> socket.socket:
     family, kind, proto, _, address = info
-    sock = socket.socket(family, kind, proto)
+    sock = new_socket(family, kind, proto)
     try:
         for opt in sockopt:
             sock.setsockopt(*opt)

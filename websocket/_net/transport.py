@@ -22,6 +22,7 @@ from .._sansio.handshake import MAX_HEAD_SIZE, Response, check_head_start, find_
 __all__ = [
     "DEFAULT_SOCKET_OPTION",
     "Deadline",
+    "new_socket",
     "open_tcp",
     "open_unix",
     "effective_sslopt",
@@ -61,6 +62,31 @@ Racer = Callable[[list[Any], Optional[float], list[Any], str], socket.socket]
 _RETRY_NEXT_ADDRESS = {errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
 
+def new_socket(family: int, kind: int, proto: int = 0) -> socket.socket:
+    """``socket.socket``; out of descriptors, the OSError (errno kept) says which limit to raise."""
+    try:
+        return socket.socket(family, kind, proto)
+    except OSError as exc:
+        if exc.errno not in (errno.EMFILE, errno.ENFILE):
+            raise
+        limit = _nofile_limit()
+        which = "the system's file table is full" if exc.errno == errno.ENFILE else f"the process's limit{limit} is reached"
+        raise OSError(
+            exc.errno,
+            f"{exc.strerror}: no descriptor for a new connection ({which}); every connection needs one: "
+            "raise RLIMIT_NOFILE (`ulimit -n`, or resource.setrlimit in the program)",
+        ) from exc
+
+
+def _nofile_limit() -> str:
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return ""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return f", RLIMIT_NOFILE {soft} (hard limit {hard}),"
+
+
 def open_tcp(
     host: str, port: int, timeout: Optional[float], sockopt: SockOpt = (), race: Optional[Racer] = None
 ) -> socket.socket:
@@ -79,7 +105,7 @@ def open_tcp(
         return race(infos, deadline.end, [*DEFAULT_SOCKET_OPTION, *sockopt], f"{host}:{port}")
     last: Optional[OSError] = None
     for family, kind, proto, _, address in infos:
-        sock = socket.socket(family, kind, proto)
+        sock = new_socket(family, kind, proto)
         try:
             sock.settimeout(deadline.remaining())
             for opt in DEFAULT_SOCKET_OPTION:
@@ -109,7 +135,7 @@ def open_unix(path: str, timeout: Optional[float], sockopt: SockOpt = ()) -> soc
     family = getattr(socket, "AF_UNIX", None)
     if family is None:
         raise WebSocketException("Unix domain sockets are not available on this platform")
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = new_socket(family, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         for opt in sockopt:
