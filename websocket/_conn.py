@@ -240,6 +240,15 @@ class Conn:
         else:
             self.proto.receive_eof()
 
+    def lost(self) -> WebSocketConnectionClosedException:
+        """The error for a stream that ended (with the server's close code and reason, if it sent a close frame)."""
+        rcvd = self.proto.close_rcvd
+        return WebSocketConnectionClosedException(
+            "Connection to remote host was lost.",
+            status_code=rcvd.code if rcvd else None,
+            reason=rcvd.reason if rcvd else None,
+        )
+
     def drain(self, timeout: float) -> None:
         """Discard what the server still sends until it closes TCP or ``timeout`` passes."""
         sock = self.sock

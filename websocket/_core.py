@@ -20,7 +20,6 @@ from ._abnf import ABNF, STATUS_NORMAL, mask_key_source
 from ._conn import FAIL_CLOSE_TIMEOUT, Conn
 from ._exceptions import (
     WebSocketConcurrencyError,
-    WebSocketConnectionClosedException,
     WebSocketException,
     WebSocketTimeoutException,
 )
@@ -401,12 +400,7 @@ class WebSocket(MessageMixin):
             raise event.exc
         elif isinstance(event, EndOfStream):
             self._teardown()
-            rcvd = conn.proto.close_rcvd
-            raise WebSocketConnectionClosedException(
-                "Connection to remote host was lost.",
-                status_code=rcvd.code if rcvd else None,
-                reason=rcvd.reason if rcvd else None,
-            )
+            raise conn.lost()
 
     # --------------------------------------------------------------- closing
 

@@ -344,12 +344,7 @@ class Runner:
                         raise event.exc  # type: ignore[union-attr]
                     if kind is EndOfStream:
                         link.teardown()
-                        rcvd = link.proto.close_rcvd
-                        raise WebSocketConnectionClosedException(
-                            "Connection to remote host was lost.",
-                            status_code=rcvd.code if rcvd else None,
-                            reason=rcvd.reason if rcvd else None,
-                        )
+                        raise link.lost()
                     return event
                 # One socket read per call: frames that make no event (empty fragments) must
                 # not hold the loop; the pump comes back while the socket stays readable. Bytes
