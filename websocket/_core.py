@@ -9,6 +9,7 @@ one gets WebSocketConcurrencyError at once); ``close``, ``abort`` and
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -176,10 +177,18 @@ class WebSocket(MessageMixin):
         """The send lock: frames from several threads never interleave."""
         return self._conn.lock
 
+    @lock.setter
+    def lock(self, value: threading.Lock) -> None:
+        self._conn.lock = value  # websocket-client's attribute: code may replace it
+
     @property
     def readlock(self) -> threading.Lock:
         """Held by the one receiver (this object's recv*, or the run_forever loop)."""
         return self._conn.readlock
+
+    @readlock.setter
+    def readlock(self, value: threading.Lock) -> None:
+        self._conn.readlock = value
 
     @property
     def conn(self) -> Conn:
@@ -204,7 +213,9 @@ class WebSocket(MessageMixin):
 
     def is_ssl(self) -> bool:
         """Whether the connection runs over TLS."""
-        return isinstance(self._conn.sock, TLS_SOCKETS)
+        sock = self._conn.sock
+        # ssl.SSLSocket is looked up at call time, as websocket-client does: code patches websocket._core.ssl.
+        return isinstance(sock, (ssl.SSLSocket, *TLS_SOCKETS))
 
     def fileno(self) -> int:
         """The socket's file descriptor (whoever waits on it sees every frame not yet returned)."""
