@@ -14,6 +14,7 @@ it must run even when those are websocket-client's, or gone.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import sys
 from collections.abc import Iterable, Sequence
@@ -28,13 +29,21 @@ PACKAGE = "websocket"
 DOCS = "docs/installing-with-dependents.md"
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One line of a RECORD: a path relative to the install root, and its sha256 (None when unrecorded)."""
+
+    path: str
+    sha256: Optional[str]
+
+
 @dataclass
 class Dist:
     """One installed distribution that owns files under ``websocket/``."""
 
     name: str
     version: str
-    files: list[metadata.PackagePath]
+    files: list[Entry]
     root: Path  # where its RECORD's relative paths start
     editable: bool = False
 
@@ -51,13 +60,25 @@ class Report:
     fix: list[str] = field(default_factory=list)  # commands, in order
 
 
-def _package_files(dist: metadata.Distribution) -> list[metadata.PackagePath]:
-    return [f for f in (dist.files or []) if f.parts and f.parts[0] == PACKAGE]
+def _record(dist: metadata.Distribution) -> list[Entry]:
+    """The RECORD as written, read directly: ``Distribution.files`` leaves out missing files from Python 3.12 on."""
+    entries = []
+    for row in csv.reader((dist.read_text("RECORD") or "").splitlines()):
+        if not row:
+            continue
+        digest = row[1] if len(row) > 1 else ""
+        mode, _, value = digest.partition("=")
+        entries.append(Entry(row[0], value if mode == "sha256" and value else None))
+    return entries
 
 
-def _is_editable(dist: metadata.Distribution) -> bool:
+def _package_files(entries: Iterable[Entry]) -> list[Entry]:
+    return [e for e in entries if Path(e.path).parts[:1] == (PACKAGE,)]
+
+
+def _is_editable(entries: Iterable[Entry]) -> bool:
     """An editable install records no package files, only a path hook (.pth / finder)."""
-    return any(f.name.startswith("__editable__") or f.suffix == ".pth" for f in (dist.files or []))
+    return any(Path(e.path).name.startswith("__editable__") or e.path.endswith(".pth") for e in entries)
 
 
 def _find(name: str, path: Optional[Sequence[str]]) -> Optional[Dist]:
@@ -66,7 +87,8 @@ def _find(name: str, path: Optional[Sequence[str]]) -> Optional[Dist]:
         dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
         if dist_name == wanted:
             root = Path(str(dist.locate_file("")))
-            return Dist(dist_name, dist.version, _package_files(dist), root, _is_editable(dist))
+            entries = _record(dist)
+            return Dist(dist_name, dist.version, _package_files(entries), root, _is_editable(entries))
     return None
 
 
@@ -77,13 +99,13 @@ def _digest(path: Path) -> str:
 
 def _check_files(dist: Dist, report: Report) -> None:
     for entry in dist.files:
-        if entry.hash is None or entry.hash.mode != "sha256":
+        if entry.sha256 is None:
             continue  # RECORD lists .pyc files and itself without a hash
-        target = dist.root / entry
+        target = dist.root / entry.path
         if not target.is_file():
-            report.missing.append(str(entry))
-        elif _digest(target) != f"sha256={entry.hash.value}":
-            report.changed.append(str(entry))
+            report.missing.append(entry.path)
+        elif _digest(target) != f"sha256={entry.sha256}":
+            report.changed.append(entry.path)
 
 
 def _pip(python: str, *args: str) -> str:
