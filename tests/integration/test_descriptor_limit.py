@@ -69,8 +69,14 @@ def test_emfile_says_which_limit_to_raise(echo_server, at_the_limit) -> None:
 def test_emfile_reaches_on_error_of_an_app(echo_server, at_the_limit) -> None:
     def attempt() -> BaseException:
         errors: list[BaseException] = []
-        app = websocket.WebSocketApp(echo_server.url_for("/echo"), on_error=lambda ws, exc: errors.append(exc))
-        assert app.run_forever() is True
+        # A descriptor freed meanwhile lets the attempt connect: on_open ends that run, and the test tries again.
+        app = websocket.WebSocketApp(
+            echo_server.url_for("/echo"), on_open=lambda ws: ws.close(), on_error=lambda ws, exc: errors.append(exc)
+        )
+        errored = app.run_forever()
+        if not errors:
+            return AssertionError("connected: a descriptor was free after all")
+        assert errored is True
         return errors[0]
 
     error = first_emfile(attempt, at_the_limit)
