@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import select
 import selectors
 import signal as _signal
 import threading
@@ -39,7 +38,7 @@ from typing import Any, Callable, Optional, Protocol
 from ._logging import debug, warning
 from ._timers import TimerQueue, queue_for
 
-__all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "writable"]
+__all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle"]
 
 SIGINT = 2
 
@@ -229,21 +228,6 @@ def _has_pending(sock: Any) -> bool:
     pending = getattr(sock, "pending", None)
     try:
         return bool(pending is not None and pending())
-    except (OSError, ValueError):
-        return False
-
-
-def writable(sock: Any) -> bool:
-    """Whether a small write would not block."""
-    if sock is None:
-        return False
-    try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLOUT)
-            return any(mask & select.POLLOUT for _, mask in poller.poll(0))
-        _, ready, _ = select.select([], [sock], [], 0)
-        return bool(ready)
     except (OSError, ValueError):
         return False
 
