@@ -169,12 +169,7 @@ class Conn:
         With ``per_call``, wait until ``deadline`` (monotonic) at most; otherwise as
         the socket's own timeout says.
         """
-        if self.proto.held:  # complete frames wait behind inflated messages already taken
-            self.proto.resume()
-            return
-        if self.leftover:
-            data, self.leftover = self.leftover, b""
-            self.proto.receive_data(data)
+        if self._feed_buffered():
             return
         sock = self.sock
         if sock is None:
@@ -195,12 +190,7 @@ class Conn:
         sock = self.sock
         if sock is None:
             raise WebSocketConnectionClosedException("socket is already closed.")
-        if self.proto.held:
-            self.proto.resume()
-            return True
-        if self.leftover:
-            data, self.leftover = self.leftover, b""
-            self.proto.receive_data(data)
+        if self._feed_buffered():
             return True
         self.proto.release_idle_memory()
         if _DONTWAIT and type(sock) is socket.socket and sock.gettimeout() is None:
@@ -214,6 +204,17 @@ class Conn:
             return False
         self._recv(sock, self.proto.read_hint(), 0)
         return True
+
+    def _feed_buffered(self) -> bool:
+        """Feed what is already in memory instead of reading; False when nothing was."""
+        if self.proto.held:  # complete frames wait behind inflated messages already taken
+            self.proto.resume()
+            return True
+        if self.leftover:
+            data, self.leftover = self.leftover, b""
+            self.proto.receive_data(data)
+            return True
+        return False
 
     def _recv(self, sock: socket.socket, size: int, flags: int) -> None:
         try:
