@@ -100,7 +100,8 @@ def open_connection(
             chosen: list[Extension] = []
             negotiate = None if extension_offer is None else _collector(extension_offer, request, chosen)
             subprotocol = check_upgrade(response, request, negotiate)
-            sock.settimeout(timeout)
+            if timeout is not None or sock.gettimeout() is not None:
+                sock.settimeout(timeout)
             return Opened(sock, hop.target, response, subprotocol, leftover, chosen[0] if chosen else None)
         except BaseException:
             sock.close()
@@ -155,7 +156,7 @@ def open_transport(target: WsUrl, opts: ConnectOptions, deadline: Deadline) -> s
             sock = open_via_proxy(proxy, target.hostname, target.port, deadline, sockopt, opts.http_proxy_sslopt, delay)
     if target.is_secure and not (given and isinstance(sock, ssl.SSLSocket)):
         try:
-            sock.settimeout(deadline.remaining())
+            deadline.bound(sock)
             sock = _server_tls(sock, target.hostname, opts.sslopt or {})
         except BaseException:
             sock.close()
@@ -278,7 +279,7 @@ def _send_request(sock: socket.socket, request: HandshakeRequest, deadline: Dead
     if _trace.on:
         dump("request header", _loggable(request.data))
     try:
-        sock.settimeout(deadline.remaining())
+        deadline.bound(sock)
         sock.sendall(request.data)
     except socket.timeout as exc:
         raise WebSocketTimeoutException("sending the opening handshake timed out") from exc

@@ -56,6 +56,15 @@ class Deadline:
             raise WebSocketTimeoutException("opening handshake timed out")
         return left if cap is None else min(left, cap)
 
+    def bound(self, sock: Any) -> None:
+        """Set ``sock``'s timeout to the time left; a blocking socket with no limit is left alone.
+
+        Each ``settimeout`` is a system call, and without a limit every step would set None again.
+        """
+        left = self.remaining()
+        if left is not None or sock.gettimeout() is not None:
+            sock.settimeout(left)
+
 
 # (addresses, monotonic end or None, socket options, "host:port") -> the connected socket.
 Racer = Callable[[list[Any], Optional[float], list[Any], str], socket.socket]
@@ -107,7 +116,7 @@ def open_tcp(
     for family, kind, proto, _, address in infos:
         sock = new_socket(family, kind, proto)
         try:
-            sock.settimeout(deadline.remaining())
+            deadline.bound(sock)
             for opt in DEFAULT_SOCKET_OPTION:
                 sock.setsockopt(*opt)
             for opt in sockopt:
@@ -267,7 +276,7 @@ def wrap_tls(sock: socket.socket, hostname: str, sslopt: dict[str, Any]) -> ssl.
 
 
 def _recv_some(sock: socket.socket, deadline: Deadline, size: int, what: str, flags: int = 0) -> bytes:
-    sock.settimeout(deadline.remaining())
+    deadline.bound(sock)
     try:
         return sock.recv(size, flags) if flags else sock.recv(size)
     except socket.timeout as exc:
