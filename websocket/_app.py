@@ -295,8 +295,15 @@ class WebSocketApp:
 
     def _deliver_message(self, event: Message) -> None:
         """Hand a whole message to on_data, on_message and on_receive."""
-        self._callback(self.on_data, event.data, event.opcode, True)
-        self._callback(self.on_message, event.data)
+        data = event.data
+        if self.on_data is not None:
+            self._callback(self.on_data, data, event.opcode, True)
+        on_message = self.on_message
+        if on_message is not None:
+            try:
+                on_message(self, data)
+            except Exception as exc:  # the per-message path of _callback, written out
+                self._callback_failed(on_message, exc)
         if self.on_receive is not None:
             try:
                 msg = message_from_event(event)
@@ -327,13 +334,16 @@ class WebSocketApp:
         try:
             callback(self, *args)
         except Exception as exc:  # user code: report, keep the loop alive
-            _logger.error(f"error from callback {callback}: {exc}", exc_info=True)
-            on_error = self.on_error
-            if on_error is not None and callback is not on_error:
-                try:
-                    on_error(self, exc)
-                except Exception as nested:
-                    _logger.error(f"error from callback {on_error}: {nested}", exc_info=True)
+            self._callback_failed(callback, exc)
+
+    def _callback_failed(self, callback: Callable[..., Any], exc: Exception) -> None:
+        _logger.error(f"error from callback {callback}: {exc}", exc_info=True)
+        on_error = self.on_error
+        if on_error is not None and callback is not on_error:
+            try:
+                on_error(self, exc)
+            except Exception as nested:
+                _logger.error(f"error from callback {on_error}: {nested}", exc_info=True)
 
 
 def _run_owned(run: Runner, loop: WrappedDispatcher) -> None:

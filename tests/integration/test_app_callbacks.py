@@ -14,7 +14,7 @@ import time
 import pytest
 from _app_helpers import Recorder, Running, make_app, run_app, script_server, serve_until_close
 from _raw_server import RawConn
-from _wire import OP_BINARY, OP_PING, OP_PONG, OP_TEXT, RSV2
+from _wire import OP_BINARY, OP_PING, OP_PONG, OP_TEXT, RSV2, build_frame
 
 import websocket
 from websocket import WebSocketApp
@@ -465,6 +465,28 @@ def test_keep_running_false_in_a_callback_ends_the_run_with_a_close_handshake(ec
     assert run_app(app) is False
     assert rec.events == [("open",), ("message", "hi"), ("close", 1000, None)]
     assert record.wait_finished().client_close == (1000, "")
+
+
+@pytest.mark.wsline_only
+def test_keep_running_false_stops_delivery_of_messages_already_read():
+    seen: dict[str, object] = {}
+
+    def script(conn: RawConn) -> None:
+        conn.handshake()
+        # Five messages in one write: one read parses them all before the first callback runs.
+        conn.send_raw(b"".join(build_frame(OP_TEXT, b"m%d" % i) for i in range(5)))
+        seen["frames"] = conn.collect(timeout=3)
+
+    def stop(ws: WebSocketApp, message: str) -> None:
+        ws.keep_running = False
+
+    with script_server(script) as server:
+        rec = Recorder()
+        app = make_app(server.url, rec, after={"on_message": stop})
+        assert run_app(app) is False
+    assert rec.events[:2] == [("open",), ("message", "m0")]
+    assert rec.names()[2:] == ["close"]
+    assert [f.close_code for f in seen["frames"] if f.opcode == 8] == [1000]  # type: ignore[attr-defined]
 
 
 @pytest.mark.wsline_only
