@@ -55,7 +55,7 @@ class Conn:
     ``readlock`` admits one receiver at a time, whichever driver it is.
     """
 
-    __slots__ = ("sock", "proto", "lock", "readlock", "leftover", "open", "watched", "loop_closes", "_waitall")
+    __slots__ = ("sock", "proto", "lock", "readlock", "leftover", "open", "watched", "loop_closes", "drained", "_waitall")
 
     def __init__(self, proto: ClientProtocol) -> None:
         self.sock: Optional[socket.socket] = None
@@ -69,6 +69,10 @@ class Conn:
         # wakes the loop); the loop closes it once unregistered, so its registration never names
         # a closed or reused descriptor. One descriptor per connection, no dup.
         self.loop_closes = False
+        # The last read_nowait on a plain socket got less than it asked for: the kernel had
+        # nothing more then, so another read before the next readiness report would be a
+        # wasted system call (EAGAIN). A loop clears it when it is told the socket is readable.
+        self.drained = False
         self._waitall = False
 
     def attach(self, sock: socket.socket, proto: ClientProtocol, leftover: bytes) -> None:
@@ -195,9 +199,11 @@ class Conn:
         self.proto.release_idle_memory()
         if _DONTWAIT and type(sock) is socket.socket and sock.gettimeout() is None:
             # A blocking plain socket: one system call, no poll before it (a loop reads until EAGAIN).
+            size = self.proto.read_hint()
             try:
-                self._recv(sock, self.proto.read_hint(), _DONTWAIT)
+                self.drained = self._recv(sock, size, _DONTWAIT) < size
             except BlockingIOError:
+                self.drained = True
                 return False
             return True
         if not wait_readable(sock, 0.0):
@@ -216,7 +222,8 @@ class Conn:
             return True
         return False
 
-    def _recv(self, sock: socket.socket, size: int, flags: int) -> None:
+    def _recv(self, sock: socket.socket, size: int, flags: int) -> int:
+        """Read once and feed the protocol; returns the number of bytes read (0: end of stream)."""
         try:
             # Flags only when needed: an object given in socket= may take none.
             data = sock.recv(size, flags) if flags else sock.recv(size)
@@ -240,6 +247,7 @@ class Conn:
             self.proto.receive_data(data)
         else:
             self.proto.receive_eof()
+        return len(data)
 
     def lost(self) -> WebSocketConnectionClosedException:
         """The error for a stream that ended (with the server's close code and reason, if it sent a close frame)."""

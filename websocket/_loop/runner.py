@@ -199,6 +199,7 @@ class Runner:
         if conn.paused:
             return True  # a dispatcher that cannot drop the registration for a while
         self.keepalive.data_received()
+        conn.ws.conn.drained = False
         if self._pump(conn):
             return True
         conn.release_watch()
@@ -363,7 +364,9 @@ class Runner:
                 # One socket read per call: frames that make no event (empty fragments) must
                 # not hold the loop; the pump comes back while the socket stays readable. Bytes
                 # already in memory (a decrypted TLS record) are taken: poll cannot see them.
-                if (read and not link.buffered()) or not link.read_nowait():
+                # A socket the last read emptied is not read again until the loop reports it
+                # readable: that read would only find nothing.
+                if ((read or link.drained) and not link.buffered()) or not link.read_nowait():
                     return None
                 read = True
                 events = link.proto.events
