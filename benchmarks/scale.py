@@ -83,8 +83,14 @@ def run_client(python: Path, loop: str, n: int, extra: list[str], timeout: float
         cmd = [str(python), str(BENCH_DIR / "scale_client.py"), "--loop", loop, "--n", str(n)]
         cmd += ["--port", str(ports["port"]), "--control", str(ports["control"]), *extra]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        lines = [line for line in partial.splitlines() if line.startswith("{")]
+        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        reached = result.pop("reached", None)
+        after = f" (measured up to: {reached})" if reached else ""
+        result["error"] = f"timed out after {timeout:.0f} s{after}"
+        return result
     finally:
         stop_server(server)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -145,7 +151,7 @@ def main() -> None:
                 continue
             for run in range(runs):
                 log(f"N={n} {name} run {run + 1}/{runs} ...")
-                result = run_client(python, loop, n, extra, timeout=600 + n * 0.05)
+                result = run_client(python, loop, n, extra, timeout=300 + n * 0.03)
                 heap = run_client(python, loop, min(n, args.heap_n), ["--heap"], timeout=300)
                 result["heap_kib_per_conn"] = heap.get("heap_kib_per_conn")
                 log(json.dumps(result))

@@ -111,6 +111,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def report(out: dict[str, Any], phase: str) -> None:
+    """Print what is measured so far: a run cut off by its time limit still shows these phases."""
+    print(json.dumps({**out, "reached": phase}), flush=True)
+
+
 def measure(args: argparse.Namespace, state: State, ctl: Control, base: dict[str, float], out: dict[str, Any]) -> None:
     """The controller thread: everything after the connections are open."""
     n = args.n
@@ -121,11 +126,13 @@ def measure(args: argparse.Namespace, state: State, ctl: Control, base: dict[str
     out["fds_per_conn"] = (fds() - base["fds"]) / n
     out["threads_per_conn"] = (os_threads() - base["threads"] - 1) / n  # minus this controller
     out["rss_kib_per_conn"] = (rss_bytes() - base["rss"]) / n / 1024
+    report(out, "open")
     # Idle: nothing arrives; what the loop (and any per-connection thread) costs.
     cpu0, srv0 = cpu_seconds(), ctl(cmd="cpu")["cpu"]
     time.sleep(args.idle)
     out["idle_cpu_pct"] = 100 * (cpu_seconds() - cpu0) / args.idle
     out["idle_server_cpu_pct"] = 100 * (ctl(cmd="cpu")["cpu"] - srv0) / args.idle
+    report(out, "idle")
     # Fan-in: one message to every connection, several rounds.
     writes = []
     srv0 = ctl(cmd="cpu")["cpu"]
@@ -144,6 +151,7 @@ def measure(args: argparse.Namespace, state: State, ctl: Control, base: dict[str
         server_write_ms=percentile(writes, 0.5),
         fanin_server_cpu_s=ctl(cmd="cpu")["cpu"] - srv0,
     )
+    report(out, "fan-in")
     # Flood: k messages to every connection, as fast as the server writes them.
     total = n * args.flood
     srv0 = ctl(cmd="cpu")["cpu"]
@@ -177,6 +185,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--flood", type=int, default=50)
     parser.add_argument("--ping-interval", type=float, default=30.0)
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once the connections are open")
     parser.add_argument("--heap", action="store_true", help="only open, under tracemalloc: Python heap per connection")
     args = parser.parse_args()
     raise_nofile()
@@ -210,6 +219,11 @@ def main() -> None:
     start = time.perf_counter()
     apps = open_all(websocket, loop, args, state)
     out["open_s"] = time.perf_counter() - start
+    if args.gc_freeze:
+        # What a program holding thousands of long-lived connections can do: move them out of
+        # the collector's view, so a full collection does not walk them during traffic.
+        gc.collect()
+        gc.freeze()
     done = threading.Event()
 
     def controller() -> None:
