@@ -45,6 +45,7 @@ ENV_PROXY_VARIABLES = {
     False: ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "socks_proxy", "SOCKS_PROXY"),
     True: ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "socks_proxy", "SOCKS_PROXY"),
 }
+_ENCODED_PROXY_VARIABLES = {key: tuple(os.fsencode(name) for name in names) for key, names in ENV_PROXY_VARIABLES.items()}
 # Printable ASCII but the space: what may stand in a request line unencoded.
 _RESOURCE_SAFE = "".join(c for c in string.printable if c not in string.whitespace)
 
@@ -193,8 +194,22 @@ def _env(name: str) -> str:
     return os.environ.get(name, os.environ.get(name.upper(), "")).replace(" ", "")
 
 
+def _unset(is_secure: bool) -> bool:
+    """Whether no proxy variable is in the environment, without a KeyError raised per missing name.
+
+    ``os.environ.get`` raises and catches one for every variable that is not set, and every
+    connect asks for six of them; on POSIX the encoded names are looked up in its dict directly.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name != "posix" or type(data) is not dict:  # os.environ replaced by a test, or not POSIX
+        return all(os.environ.get(name) is None for name in ENV_PROXY_VARIABLES[is_secure])
+    return not any(key in data for key in _ENCODED_PROXY_VARIABLES[is_secure])
+
+
 def env_proxy_value(is_secure: bool) -> tuple[Optional[str], str]:
     """(the variable that decides, its value without spaces): the first of ENV_PROXY_VARIABLES that is set."""
+    if _unset(is_secure):
+        return None, ""
     for name in ENV_PROXY_VARIABLES[is_secure]:
         value = os.environ.get(name)
         if value is not None:
@@ -266,10 +281,7 @@ def _default_proxy_port(kind: str) -> int:
     return _PROXY_PORTS.get(kind, 1080)
 
 
-def _proxy_from_env(is_secure: bool, timeout: Optional[float]) -> Optional[ProxyConfig]:
-    name, value = env_proxy_value(is_secure)
-    if name is None or not value:
-        return None
+def _proxy_from_env(name: str, value: str, timeout: Optional[float]) -> Optional[ProxyConfig]:
     socks_variable = name.lower() == "socks_proxy"
     if "://" not in value:
         value = ("socks5://" if socks_variable else "http://") + value
@@ -320,9 +332,10 @@ def select_proxy(
             raise WebSocketProxyException(f"invalid proxy port {proxy_port_number}")
         exempt = is_no_proxy_host(hostname, no_proxy, port) if kind in _PROXY_PORTS or no_proxy else False
         return None if exempt else ProxyConfig(kind, proxy_host, proxy_port_number, _auth_pair(proxy_auth), proxy_timeout)
-    if is_no_proxy_host(hostname, no_proxy, port):
+    name, value = env_proxy_value(is_secure)
+    if name is None or not value or is_no_proxy_host(hostname, no_proxy, port):
         return None
-    return _proxy_from_env(is_secure, proxy_timeout)
+    return _proxy_from_env(name, value, proxy_timeout)
 
 
 def _auth_pair(auth: Any) -> Optional[tuple[str, str]]:

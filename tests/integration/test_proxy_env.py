@@ -204,3 +204,17 @@ def test_no_proxy_string_with_spaces(monkeypatch):
     assert is_no_proxy_host("x.b.test", None)
     assert is_no_proxy_host("x.b.test", "c.test, b.test")
     assert not is_no_proxy_host("x.b.test", ["c.test"])
+
+
+def test_variable_is_seen_when_os_environ_was_replaced_by_a_dict(server, http_proxy, connect, monkeypatch):
+    # Some test suites swap os.environ for a plain dict; the lookup must not depend on its internals.
+    monkeypatch.setattr("os.environ", {"http_proxy": f"http://127.0.0.1:{http_proxy.port}"})
+    _echo(connect(server.url("/env-dict"), timeout=TIMEOUT), "via a dict environ")
+    assert _proxied(http_proxy, server.port)
+
+
+def test_variable_set_between_two_connects_is_seen(server, http_proxy, connect, monkeypatch):
+    _echo(connect(server.url("/direct"), timeout=TIMEOUT), "direct")
+    monkeypatch.setenv("all_proxy", f"http://127.0.0.1:{http_proxy.port}")
+    _echo(connect(server.url("/later"), timeout=TIMEOUT), "via all_proxy")
+    assert _proxied(http_proxy, server.port)

@@ -13,23 +13,29 @@ HeadersLike = Union[Mapping[str, str], Iterable[str], None]
 class Headers:
     """Response headers in arrival order, looked up case-insensitively."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_by_name")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = list(items)
+        # Lowercased name -> values in order, built on the first lookup: checking an answer
+        # asks for half a dozen names, and a scan per name would lowercase every line each time.
+        self._by_name: dict[str, list[str]] | None = None
+
+    def _index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for k, v in self._items:
+            index.setdefault(k.lower(), []).append(v)
+        self._by_name = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        key = name.lower()
-        for k, v in self._items:
-            if k.lower() == key:
-                return v
-        return default
+        values = (self._by_name or self._index()).get(name.lower())
+        return values[0] if values else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``, in order."""
-        key = name.lower()
-        return [v for k, v in self._items if k.lower() == key]
+        return list((self._by_name or self._index()).get(name.lower(), ()))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
