@@ -159,8 +159,11 @@ class ClientProtocol:
             return
         if self.events is _NO_EVENTS:
             self.events = deque()
-        self._inflated = _NO_BUDGET if self.held else 0
-        self.held = False
+        if self.held:
+            self._inflated = _NO_BUDGET
+            self.held = False
+        else:
+            self._inflated = 0
         if self._frame_left:
             data = self._stream(data)
             if not data or self._stopped:
@@ -242,10 +245,8 @@ class ClientProtocol:
         pos = 0
         events = self.events
         max_size = self.max_size
-        fast = _parse_messages if type(data) is bytes else None
-        limit = -1 if max_size is None else min(max_size, 1 << 62)
-        if max_size is not None and max_size < 0:
-            fast = None  # a negative limit refuses every frame: the Python path says so
+        # A negative limit refuses every frame: the Python path says so.
+        fast = _parse_messages if type(data) is bytes and (max_size is None or max_size >= 0) else None
         while n - pos >= 2:
             b0 = data[pos]
             b1 = data[pos + 1]
@@ -265,7 +266,10 @@ class ClientProtocol:
             end = start + length
             # Fast path: a whole unfragmented text or binary frame, nothing in progress.
             if (b0 == 0x81 or b0 == 0x82) and b1 < 0x80 and end <= n and not self._msg_opcode:
-                if fast is not None:
+                # The compiled loop pays off from the second frame on; a lone frame (one message
+                # per read: request/response traffic) is cheaper to slice here.
+                if fast is not None and end < n:
+                    limit = -1 if max_size is None else min(max_size, 1 << 62)
                     found, after = fast(data, pos, Message, limit, self.validate_utf8)
                     if after > pos:
                         events.extend(found)
@@ -326,7 +330,7 @@ class ClientProtocol:
                 self._begin_data_frame(b0, opcode, length)
                 self._stream(data[start:] if start else data)
                 return
-        if self._check_text(False):
+        if self._decoder is None or self._check_text(False):
             self._buf = data[pos:] if pos else data
 
     def _check_header(self, b0: int, b1: int, length: int) -> bool:
