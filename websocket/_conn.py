@@ -173,7 +173,7 @@ class Conn:
         With ``per_call``, wait until ``deadline`` (monotonic) at most; otherwise as
         the socket's own timeout says.
         """
-        if self._feed_buffered():
+        if (self.leftover or self.proto.held) and self._feed_buffered():
             return
         sock = self.sock
         if sock is None:
@@ -194,7 +194,7 @@ class Conn:
         sock = self.sock
         if sock is None:
             raise WebSocketConnectionClosedException("socket is already closed.")
-        if self._feed_buffered():
+        if (self.leftover or self.proto.held) and self._feed_buffered():
             return True
         self.proto.release_idle_memory()
         if _DONTWAIT and type(sock) is socket.socket and sock.gettimeout() is None:
