@@ -34,7 +34,7 @@ from .dial import racer
 from .options import UNSET, ConnectOptions
 from .proxy import open_via_proxy
 from .tls_tunnel import wrap_tls_in_tls
-from .transport import Deadline, open_tcp, open_unix, read_http_head, recv_body, tls_context, wrap_tls
+from .transport import Deadline, open_tcp, open_unix, read_http_head, recv_body, set_timeout, tls_context, wrap_tls
 
 __all__ = ["Opened", "open_connection", "open_transport", "REDIRECT_STATUSES", "MAX_BODY_SIZE"]
 
@@ -100,8 +100,7 @@ def open_connection(
             chosen: list[Extension] = []
             negotiate = None if extension_offer is None else _collector(extension_offer, request, chosen)
             subprotocol = check_upgrade(response, request, negotiate)
-            if timeout is not None or sock.gettimeout() is not None:
-                sock.settimeout(timeout)
+            set_timeout(sock, timeout)
             return Opened(sock, hop.target, response, subprotocol, leftover, chosen[0] if chosen else None)
         except BaseException:
             sock.close()

@@ -105,7 +105,7 @@ def _http_tunnel(
             sock = proxy_tls(sock, proxy, proxy_sslopt, phase)
         dump("proxy request header", _loggable(request))
         try:
-            sock.settimeout(phase.remaining())
+            phase.bound(sock)
             sock.sendall(request)
         except (WebSocketTimeoutException, socket.timeout) as exc:
             raise ProxyTimeoutError(f"the proxy at {proxy.address} did not accept CONNECT in time") from exc

@@ -39,7 +39,7 @@ def proxy_tls(sock: socket.socket, proxy: ProxyConfig, sslopt: Optional[dict[str
     context = tls_context(opts)
     name = opts.get("server_hostname") or proxy.host
     try:
-        sock.settimeout(phase.remaining())
+        phase.bound(sock)
         return context.wrap_socket(sock, server_hostname=name, suppress_ragged_eofs=opts.get("suppress_ragged_eofs", True))
     except WebSocketTimeoutException as exc:
         raise ProxyTimeoutError(f"no time left for TLS with the HTTPS proxy at {proxy.address}") from exc
@@ -74,7 +74,7 @@ def _not_http(proxy: ProxyConfig, buf: bytes) -> WebSocketProxyException:
 
 def _recv(sock: socket.socket, phase: Deadline, proxy: ProxyConfig) -> bytes:
     try:
-        sock.settimeout(phase.remaining())
+        phase.bound(sock)
         return sock.recv(4096)
     except (WebSocketTimeoutException, socket.timeout) as exc:
         raise ProxyTimeoutError(f"the proxy at {proxy.address} did not answer CONNECT in time") from exc

@@ -30,6 +30,7 @@ __all__ = [
     "wrap_tls",
     "read_http_head",
     "recv_body",
+    "set_timeout",
 ]
 
 SockOpt = Sequence[Any]
@@ -57,13 +58,18 @@ class Deadline:
         return left if cap is None else min(left, cap)
 
     def bound(self, sock: Any) -> None:
-        """Set ``sock``'s timeout to the time left; a blocking socket with no limit is left alone.
+        """Set ``sock``'s timeout to the time left (see ``set_timeout``)."""
+        set_timeout(sock, self.remaining())
 
-        Each ``settimeout`` is a system call, and without a limit every step would set None again.
-        """
-        left = self.remaining()
-        if left is not None or sock.gettimeout() is not None:
-            sock.settimeout(left)
+
+def set_timeout(sock: Any, timeout: Optional[float]) -> None:
+    """``sock.settimeout(timeout)``, except that a socket already blocking is not set blocking again.
+
+    Each ``settimeout`` is a system call, and without a limit every step of a connect would
+    set None again.
+    """
+    if timeout is not None or sock.gettimeout() is not None:
+        sock.settimeout(timeout)
 
 
 # (addresses, monotonic end or None, socket options, "host:port") -> the connected socket.
