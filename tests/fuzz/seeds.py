@@ -79,6 +79,10 @@ FRAMES = {
     "cut-mid-payload": (PLAIN, 5, frame(2, b"z" * 40, length=400)),
     # Found by the fuzzer: corrupt compressed text fails as 1002 or 1007 depending on the chunking.
     "deflate-corrupt-text": (0xB4, 4, frame(1, bytes.fromhex("ca48ff03000000ffffffff"), rsv=4) + b"\xff" * 60 + b"\x17raw"),
+    # Found by the fuzzer: corrupt compressed text over max_size may fail as 1009 too.
+    "deflate-corrupt-and-too-big": (0x94, 4, bytes.fromhex("c10bca48") + bytes(43) + bytes.fromhex("ffffffffb404ff30ff")),
+    # Found by the fuzzer: a message read in pieces counted towards the size of the next one.
+    "size-of-previous-message": (CHECK | 2 << 3, 1, frame(2, b"\x01") + frame(1, b"\x01", fin=False) + frame(1, b"\x01")),
 }
 
 HANDSHAKES = {

@@ -227,6 +227,14 @@ def test_max_size_counts_all_fragments() -> None:
     assert summary(events) == [("fail", 1009, "WebSocketPayloadTooBig")]
 
 
+def test_a_message_read_in_pieces_does_not_count_towards_the_next() -> None:
+    # Both messages reach the header check with their payload still to come.
+    p = proto(max_size=10)
+    first, second = server_frame(BINARY, b"x" * 8), server_frame(TEXT, b"y" * 8, fin=False)
+    events = feed(p, first[:2], first[2:] + second[:2], second[2:] + server_frame(CONT, b"z"))
+    assert summary(events) == [("msg", BINARY, b"x" * 8), ("msg", TEXT, "y" * 8 + "z")]
+
+
 def test_message_at_max_size_passes() -> None:
     p = proto(max_size=10)
     assert summary(feed(p, server_frame(BINARY, b"x" * 10))) == [("msg", BINARY, b"x" * 10)]

@@ -457,6 +457,7 @@ class ClientProtocol:
 
     def _message_done(self) -> None:
         self._msg_opcode = 0
+        self._msg_size = 0
         self._msg_compressed = False
         self._fast_cont = False
         self._decoder = None
