@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import threading
 import traceback
+from functools import partial
 from typing import Any, Callable, Optional, Protocol, Union
 
 from .._abnf import STATUS_NORMAL
@@ -241,11 +242,11 @@ class Runner:
         self._opened(ws)
 
     def _wake_on_pending(self, pending: BackgroundConnect) -> None:
-        self.loop.wake(lambda: self._guard(self._on_pending, pending))
+        self.loop.wake(partial(self._guard, self._on_pending, pending))
 
     def _poll_pending(self, pending: BackgroundConnect) -> None:
         interval = 1.0 if self.loop.can_wake else _CONNECT_POLL
-        self.pending_poll = self.loop.call_later(interval, lambda: self._guard(self._on_pending, pending))
+        self.pending_poll = self.loop.call_later(interval, partial(self._guard, self._on_pending, pending))
 
     def _on_pending(self, pending: BackgroundConnect) -> bool:
         if self.pending is not pending:
@@ -277,7 +278,7 @@ class Runner:
         conn = Connection(ws, watch, self.clock())
         self.conn = conn
         self._enter(RunState.OPEN)
-        conn.reader = self.loop.watch(conn.watch, lambda: self._guard(self._on_readable, conn))
+        conn.reader = self.loop.watch(conn.watch, partial(self._guard, self._on_readable, conn))
         self.keepalive.start()
         self._arm_tick()
         info("Websocket connected")
@@ -290,54 +291,85 @@ class Runner:
         if self.conn is conn and conn.more is None:
             # Frames may have come with the handshake answer, where select cannot see them;
             # read them from the dispatcher (run_forever(dispatcher=...) returns first).
-            conn.more = self.loop.call_later(0, lambda: self._guard(self._on_more, conn))
+            conn.more = self.loop.call_later(0, partial(self._guard, self._on_more, conn))
 
     # ------------------------------------------------------------------ reading
 
     def _pump(self, conn: Connection) -> bool:
         """Handle what has arrived, for one time slice at most; False once the connection has ended."""
         link = conn.ws.conn
+        proto = link.proto
+        readlock = link.readlock
         clock = self.clock
         owner = self.owner
         until = clock() + _SLICE
-        while clock() < until:
+        while True:
             if self.conn is not conn:
                 return False
-            # A whole message already parsed goes straight to the app: on a busy connection
-            # this is nearly every turn, and it needs no read, no answer and no state change.
-            events = link.proto.events
-            if events and type(events[0]) is Message and not self.stopping and link.readlock.acquire(False):
-                try:
-                    event: Optional[Event] = events.popleft() if events and type(events[0]) is Message else None
-                finally:
-                    link.readlock.release()
-                if event is not None and owner.keep_running:
-                    owner.received(event)
-                    if owner.keep_running:
-                        continue
+            events = proto.events
+            if events:
+                # A whole message goes straight to the app: on a busy connection this is nearly
+                # every turn, and it needs no answer and no state change.
+                if type(events[0]) is Message and not self.stopping and readlock.acquire(False):
+                    try:
+                        event: Optional[Event] = events.popleft() if events and type(events[0]) is Message else None
+                    finally:
+                        readlock.release()
+                    if event is not None and owner.keep_running:
+                        owner.received(event)
+                        if owner.keep_running:
+                            if clock() < until:
+                                continue
+                            break
+                else:
+                    try:
+                        event = self._next_event(link)
+                    except (WebSocketException, OSError) as exc:
+                        return self._read_failed(conn, exc)
+                    if event is None:
+                        return True
+                    self._handle(conn, event)
+                    if type(event) is Ping and self.conn is conn and not link.writable():
+                        self._pause(conn)  # the server floods pings and does not read the pongs
+                        return True
+            elif link.drained and not link.leftover and not proto.held:
+                # The last read emptied the socket (only a plain socket is marked so: no TLS bytes
+                # can wait in memory): wait for the loop to report it readable again.
+                return True
             else:
                 try:
-                    event = self._next_event(link)
+                    if not self._read(link):
+                        return True
                 except (WebSocketException, OSError) as exc:
                     return self._read_failed(conn, exc)
-                if event is None:
-                    return True
-                self._handle(conn, event)
-                if type(event) is Ping and self.conn is conn and not link.writable():
-                    self._pause(conn)  # the server floods pings and does not read the pongs
-                    return True
             if not self.wanted and conn.deadline is None and self.conn is conn:
                 # keep_running = False set by a callback (an older way to stop): close properly
                 self.close_connection(conn, STATUS_NORMAL, b"", None)
+            if clock() >= until:
+                break
         if self.conn is not conn:
             return False
         if conn.more is None:  # more may be buffered where select cannot see it: come back soon
-            conn.more = self.loop.call_later(0, lambda: self._guard(self._on_more, conn))
+            conn.more = self.loop.call_later(0, partial(self._guard, self._on_more, conn))
         return True
 
     @staticmethod
+    def _read(link: Conn) -> bool:
+        """Read once without waiting (what is in memory first); False when nothing was there.
+
+        Bytes already in memory (a decrypted TLS record) are taken: poll cannot see them.
+        Whatever the read completes is left in the protocol's events for the pump.
+        """
+        if not link.readlock.acquire(False):
+            raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
+        try:
+            return link.read_nowait()
+        finally:
+            link.readlock.release()
+
+    @staticmethod
     def _next_event(link: Conn) -> Optional[Event]:
-        """The next event that has arrived, with control events answered; None when nothing more is there now.
+        """The next event already parsed, with control events answered; None when none is.
 
         The end of the stream and a failure raise, as they do for ``recv``; the failing
         close frame is sent, and the loop then waits (without blocking) for the server's
@@ -347,29 +379,19 @@ class Runner:
             raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
         try:
             events = link.proto.events
-            read = False
-            while True:
-                if events:
-                    event = events.popleft()
-                    kind = type(event)
-                    if kind is Message or kind is Fragment:
-                        return event
-                    link.answer(event)
-                    if kind is Failure:
-                        raise event.exc  # type: ignore[union-attr]
-                    if kind is EndOfStream:
-                        link.teardown()
-                        raise link.lost()
-                    return event
-                # One socket read per call: frames that make no event (empty fragments) must
-                # not hold the loop; the pump comes back while the socket stays readable. Bytes
-                # already in memory (a decrypted TLS record) are taken: poll cannot see them.
-                # A socket the last read emptied is not read again until the loop reports it
-                # readable: that read would only find nothing.
-                if ((read or link.drained) and not link.buffered()) or not link.read_nowait():
-                    return None
-                read = True
-                events = link.proto.events
+            if not events:
+                return None
+            event = events.popleft()
+            kind = type(event)
+            if kind is Message or kind is Fragment:
+                return event
+            link.answer(event)
+            if kind is Failure:
+                raise event.exc  # type: ignore[union-attr]
+            if kind is EndOfStream:
+                link.teardown()
+                raise link.lost()
+            return event
         finally:
             link.readlock.release()
 
@@ -384,18 +406,18 @@ class Runner:
             conn.reader = None
         if conn.more is not None:
             conn.more.cancel()
-        conn.more = self.loop.call_later(_PAUSE, lambda: self._guard(self._on_resume, conn))
+        conn.more = self.loop.call_later(_PAUSE, partial(self._guard, self._on_resume, conn))
 
     def _on_resume(self, conn: Connection) -> bool:
         conn.more = None
         if self.conn is not conn:
             return False
         if not conn.ws.conn.writable():
-            conn.more = self.loop.call_later(_PAUSE, lambda: self._guard(self._on_resume, conn))
+            conn.more = self.loop.call_later(_PAUSE, partial(self._guard, self._on_resume, conn))
             return False
         conn.paused = False
         if conn.reader is None:
-            conn.reader = self.loop.watch(conn.watch, lambda: self._guard(self._on_readable, conn))
+            conn.reader = self.loop.watch(conn.watch, partial(self._guard, self._on_readable, conn))
         self._pump(conn)
         return False
 
@@ -446,7 +468,7 @@ class Runner:
         if at is not None:
             token = self.tick_token
             delay = max(0.0, at - self.clock())
-            self.tick = self.loop.call_later(delay, lambda: self._guard(self._on_tick, token))
+            self.tick = self.loop.call_later(delay, partial(self._guard, self._on_tick, token))
 
     def _check_deadlines(self, conn: Connection) -> None:
         if conn.deadline is not None and self.clock() >= conn.deadline:
@@ -501,7 +523,7 @@ class Runner:
             if in_loop:
                 self._stop_waiting()
             else:
-                self.loop.wake(lambda: self._guard(self._stop_waiting))
+                self.loop.wake(partial(self._guard, self._stop_waiting))
             return
         if in_loop:
             self.close_connection(conn, status, reason, timeout)
@@ -579,7 +601,7 @@ class Runner:
             return False
         info(f"{error} - reconnect in {delay:.3g} s (attempt {self.attempt})")
         self._enter(RunState.RETRY_WAIT)
-        self.retry = self.loop.call_later(delay, lambda: self._guard(self._on_retry))
+        self.retry = self.loop.call_later(delay, partial(self._guard, self._on_retry))
         return True
 
     def _finish(self, close: Optional[Close]) -> None:
