@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import select
 import selectors
 import signal as _signal
 import threading
@@ -172,13 +173,15 @@ class WrappedDispatcher:
 
 
 class _Watch:
-    __slots__ = ("loop", "sock", "callback", "active")
+    __slots__ = ("loop", "sock", "callback", "active", "fd", "tls")
 
     def __init__(self, loop: SelectDispatcher, sock: Any, callback: Callable[[], Any]) -> None:
         self.loop = loop
         self.sock = sock
         self.callback: Optional[Callable[[], Any]] = callback
         self.active = True
+        self.fd = -1  # the descriptor number it is registered under, while it is
+        self.tls = hasattr(sock, "pending")  # decrypted bytes may wait in memory, out of poll's sight
 
     def delete(self) -> None:
         self.loop._unwatch(self)
@@ -204,18 +207,88 @@ class _Timer:
         return self.active
 
 
-def _new_selector() -> selectors.BaseSelector:
-    # epoll: a wait costs what is ready, not what is registered (poll scans all of 10,000 idle
-    # sockets on every wake-up), for one descriptor per loop. poll where there is no epoll (it has
-    # no FD_SETSIZE limit); select (Windows) last.
-    for name in ("EpollSelector", "PollSelector"):
-        selector_class = getattr(selectors, name, None)
-        if selector_class is not None:
+class _Epoll:
+    """The loop's wait on ``select.epoll``: a wait costs what is ready, not what is registered."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._by_fd: dict[int, _Watch] = {}
+
+    def add(self, watch: _Watch) -> Optional[_Watch]:
+        """Register ``watch``; returns the dead watch that held its descriptor number, if one did."""
+        fd = watch.sock.fileno()
+        # A socket closed behind the loop's back leaves epoll at once, but stays in the map until the
+        # sweep finds it: a new socket with the same number takes its place, and the old watch is dead.
+        stale = self._by_fd.pop(fd, None)
+        if stale is not None:
+            stale.fd = -1
             try:
-                return selector_class()  # type: ignore[no-any-return]
-            except OSError:  # out of descriptors for the epoll one
-                continue
-    return selectors.SelectSelector()
+                self._epoll.unregister(fd)
+            except OSError:
+                pass
+        self._epoll.register(fd, select.EPOLLIN)
+        self._by_fd[fd] = watch
+        watch.fd = fd
+        return stale
+
+    def remove(self, watch: _Watch) -> None:
+        fd, watch.fd = watch.fd, -1
+        if self._by_fd.get(fd) is watch:
+            del self._by_fd[fd]
+            try:
+                self._epoll.unregister(fd)
+            except OSError:  # closed behind the loop's back: epoll has already forgotten it
+                pass
+
+    def wait(self, timeout: Optional[float]) -> list[_Watch]:
+        by_fd = self._by_fd
+        return [by_fd[fd] for fd, _ in self._epoll.poll(-1 if timeout is None else timeout) if fd in by_fd]
+
+    def close(self) -> None:
+        self._epoll.close()
+
+
+class _Selector:
+    """The loop's wait where there is no epoll: ``poll`` (no FD_SETSIZE limit), else ``select`` (Windows)."""
+
+    def __init__(self) -> None:
+        selector_class = getattr(selectors, "PollSelector", selectors.SelectSelector)
+        self._selector: selectors.BaseSelector = selector_class()
+
+    def add(self, watch: _Watch) -> Optional[_Watch]:
+        selector = self._selector
+        try:
+            selector.register(watch.sock, selectors.EVENT_READ, watch)
+            return None
+        except KeyError:
+            # Its descriptor number is still registered for a socket closed behind the loop's back.
+            stale = selector.get_map().get(watch.sock.fileno())
+            if stale is None:
+                raise
+            selector.unregister(stale.fileobj)
+            selector.register(watch.sock, selectors.EVENT_READ, watch)
+            return stale.data  # type: ignore[no-any-return]
+
+    def remove(self, watch: _Watch) -> None:
+        try:
+            self._selector.unregister(watch.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def wait(self, timeout: Optional[float]) -> list[_Watch]:
+        return [key.data for key, _ in self._selector.select(timeout)]
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def _new_poller() -> _Epoll | _Selector:
+    if hasattr(select, "epoll"):
+        try:
+            return _Epoll()
+        except OSError:  # out of descriptors for the epoll one
+            pass
+    return _Selector()
 
 
 # epoll forgets a descriptor closed behind the loop's back without a word: look for such
@@ -230,9 +303,6 @@ def _has_pending(sock: Any) -> bool:
         return bool(pending is not None and pending())
     except (OSError, ValueError):
         return False
-
-
-_EPOLL: Any = getattr(selectors, "EpollSelector", ())
 
 
 def _is_closed(sock: Any) -> bool:
@@ -261,7 +331,7 @@ class SelectDispatcher:
         self._seq = itertools.count()
         self._soon: deque[Callable[[], Any]] = deque()
         self._aborted = False
-        self._selector: Optional[selectors.BaseSelector] = None
+        self._poller: Optional[_Epoll | _Selector] = None
         self._carry: list[_Watch] = []  # served last turn with TLS data still pending
         self._next_sweep = 0.0
 
@@ -271,9 +341,9 @@ class SelectDispatcher:
         """Call ``callback()`` whenever ``sock`` is readable, until it returns a false value."""
         watch = _Watch(self, sock, callback)
         self._watches[id(watch)] = watch
-        if _has_pending(sock):
+        if watch.tls and _has_pending(sock):
             self._carry.append(watch)  # registered with decrypted data already waiting
-        if self._selector is not None:
+        if self._poller is not None:
             self._register(watch)
         return watch
 
@@ -304,19 +374,10 @@ class SelectDispatcher:
             self._wakeup.notify()
 
     def _register(self, watch: _Watch) -> None:
-        selector = self._selector
-        assert selector is not None
-        try:
-            selector.register(watch.sock, selectors.EVENT_READ, watch)
-        except KeyError:
-            # Its descriptor number is still registered for a socket closed behind the loop's
-            # back (epoll dropped it, the sweep has not come yet): that watch is dead.
-            stale = selector.get_map().get(watch.sock.fileno())
-            if stale is None:
-                raise
-            selector.unregister(stale.fileobj)
-            self._carry.append(stale.data)  # its callback sees the closed socket next turn
-            selector.register(watch.sock, selectors.EVENT_READ, watch)
+        assert self._poller is not None
+        stale = self._poller.add(watch)
+        if stale is not None:
+            self._carry.append(stale)  # its callback sees the closed socket next turn
 
     def _push(self, timer: _Timer) -> None:
         heapq.heappush(self._timers, (time.monotonic() + timer.delay, next(self._seq), timer))
@@ -336,11 +397,8 @@ class SelectDispatcher:
         watch.active = False
         watch.callback = None
         self._watches.pop(id(watch), None)
-        if self._selector is not None:
-            try:
-                self._selector.unregister(watch.sock)
-            except (KeyError, ValueError, OSError):
-                pass
+        if self._poller is not None:
+            self._poller.remove(watch)
 
     # ------------------------------------------------------------------ loop
 
@@ -348,15 +406,15 @@ class SelectDispatcher:
         """Run callbacks in this thread until nothing is registered, or ``abort()``."""
         with self._lock:
             self._aborted = False
-        self._selector = _new_selector()
+        self._poller = _new_poller()
         try:
             for watch in list(self._watches.values()):
                 self._register(watch)
             while self._turn():
                 pass
         finally:
-            selector, self._selector = self._selector, None
-            selector.close()
+            poller, self._poller = self._poller, None
+            poller.close()
 
     def _turn(self) -> bool:
         """One pass: due calls, one wait, ready sockets, due timers. False when the loop is done."""
@@ -370,7 +428,7 @@ class SelectDispatcher:
             on_ready = watch.callback
             if watch.active and on_ready is not None and not on_ready() and watch.active:
                 watch.delete()
-            elif watch.active and _has_pending(watch.sock):
+            elif watch.tls and watch.active and _has_pending(watch.sock):
                 self._carry.append(watch)  # decrypted data left in memory: poll cannot see it
         self._run_timers()
         return True
@@ -400,9 +458,9 @@ class SelectDispatcher:
             return []
         # Only sockets just served can hold decrypted TLS data: no scan of every watch per turn.
         carried, self._carry = self._carry, []
-        selector = self._selector
-        assert selector is not None
-        if isinstance(selector, _EPOLL):
+        poller = self._poller
+        assert poller is not None
+        if type(poller) is _Epoll:
             now = time.monotonic()
             if now >= self._next_sweep:
                 self._next_sweep = now + _SWEEP
@@ -411,14 +469,13 @@ class SelectDispatcher:
                     return dead
             delay = _SWEEP if delay is None else min(delay, _SWEEP)
         try:
-            events = selector.select(0 if carried else delay)
+            ready = poller.wait(0 if carried else delay)
         except (OSError, ValueError):
             # A watched socket was closed behind the loop's back: let its owner see it.
             dead = [watch for watch in self._watches.values() if _is_closed(watch.sock)]
             if not dead:
                 raise
             return dead
-        ready: list[_Watch] = [key.data for key, _ in events]
         if carried:
             seen = {id(watch) for watch in ready}
             ready.extend(watch for watch in carried if watch.active and id(watch) not in seen)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from websocket import _dispatcher
 from websocket._dispatcher import SelectDispatcher, WrappedDispatcher
 
 
@@ -173,6 +174,64 @@ def test_closed_socket_is_reported_to_its_callback():
     run_loop(loop)
     b.close()
     assert seen == [-1]
+
+
+@pytest.fixture(params=["epoll", "selector"])
+def poller(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each of the loop's two ways to wait: epoll, and the selectors module where there is none."""
+    monkeypatch.setattr(_dispatcher, "_new_poller", _dispatcher._Epoll if request.param == "epoll" else _dispatcher._Selector)
+    return str(request.param)
+
+
+def test_descriptor_number_reused_after_a_close_behind_the_loops_back(poller: str) -> None:
+    loop = SelectDispatcher()
+    a, b = socket.socketpair()
+    old_fd = a.fileno()
+    seen: list[Any] = []
+    pairs: list[socket.socket] = [b]
+    reused: list[bool] = []
+
+    def old_readable() -> bool:
+        seen.append(("old", a.fileno()))
+        return False
+
+    def new_readable() -> bool:
+        seen.append(("new", pairs[1].recv(10)))
+        return False
+
+    def replace() -> None:
+        a.close()
+        c, d = socket.socketpair()
+        pairs.extend((c, d))
+        reused.append(old_fd in (c.fileno(), d.fileno()))
+        loop.read(c, new_readable)
+        d.send(b"x")
+
+    loop.read(a, old_readable)
+    loop.timeout(0.02, replace)
+    run_loop(loop)
+    for sock in pairs:
+        sock.close()
+    assert reused == [True]  # the case under test: the new socket has the dead one's number
+    assert sorted(seen) == [("new", b"x"), ("old", -1)]
+
+
+def test_both_waits_deliver_readiness(poller: str) -> None:
+    loop = SelectDispatcher()
+    a, b = socket.socketpair()
+    got: list[bytes] = []
+
+    def on_readable() -> bool:
+        got.append(a.recv(10))
+        return len(got) < 2
+
+    loop.read(a, on_readable)
+    b.send(b"1")
+    loop.timeout(0.05, lambda: b.send(b"2") and None)  # a true result would repeat the timer
+    run_loop(loop)
+    a.close()
+    b.close()
+    assert got == [b"1", b"2"]
 
 
 class _Registration:
