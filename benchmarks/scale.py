@@ -49,6 +49,9 @@ ROWS = (
     ("fanin_p50_ms", "fan-in p50 (ms)", "{:.0f}"),
     ("fanin_p99_ms", "fan-in p99 (ms)", "{:.0f}"),
     ("server_write_ms", "server write time per round (ms)", "{:.0f}"),
+    ("fanin_client_us_per_msg", "fan-in client CPU per message (µs)", "{:.1f}"),
+    ("fanin_gc_full", "full collections during fan-in", "{:.0f}"),
+    ("fanin_gc_max_ms", "longest collection during fan-in (ms)", "{:.0f}"),
     ("flood_msgs_per_s", "flood (msgs/s)", "{:,.0f}"),
     ("flood_server_cpu_s", "flood, server CPU (s)", "{:.2f}"),
 )

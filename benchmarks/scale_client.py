@@ -97,6 +97,22 @@ def make_callbacks(state: State) -> dict[str, Any]:
     return {"on_open": on_open, "on_message": on_message, "on_error": on_error}
 
 
+class GcPauses:
+    """A gc callback: the longest collection and the number of full (generation 2) ones."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest = 0.0
+        self.full = 0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        self.longest = max(self.longest, time.perf_counter() - self.started)
+        self.full += info["generation"] == 2
+
+
 def wait_until(predicate: Any, timeout: float) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -134,8 +150,10 @@ def measure(args: argparse.Namespace, state: State, ctl: Control, base: dict[str
     out["idle_server_cpu_pct"] = 100 * (ctl(cmd="cpu")["cpu"] - srv0) / args.idle
     report(out, "idle")
     # Fan-in: one message to every connection, several rounds.
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     writes = []
-    srv0 = ctl(cmd="cpu")["cpu"]
+    srv0, cpu0 = ctl(cmd="cpu")["cpu"], cpu_seconds()
     for round_ in range(args.rounds):
         want = (round_ + 1) * n
         writes.append(ctl(cmd="broadcast", size=100)["write_ms"])
@@ -143,13 +161,17 @@ def measure(args: argparse.Namespace, state: State, ctl: Control, base: dict[str
             out["error"] = f"fan-in round {round_}: {state.fanin - round_ * n} of {n} delivered"
             return
         time.sleep(0.2)
+    gc.callbacks.remove(pauses)
     lat = state.latencies
     out.update(
+        fanin_gc_full=pauses.full,
+        fanin_gc_max_ms=pauses.longest * 1000,
         fanin_p50_ms=percentile(lat, 0.5),
         fanin_p99_ms=percentile(lat, 0.99),
         fanin_max_ms=max(lat),
         server_write_ms=percentile(writes, 0.5),
         fanin_server_cpu_s=ctl(cmd="cpu")["cpu"] - srv0,
+        fanin_client_us_per_msg=(cpu_seconds() - cpu0) / (args.rounds * n) * 1e6,
     )
     report(out, "fan-in")
     # Flood: k messages to every connection, as fast as the server writes them.
