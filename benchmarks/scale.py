@@ -32,12 +32,31 @@ SPECS = {
     "wsclient-rel": EnvSpec("wsclient-rel", ("websocket-client==1.9.2", "rel==0.4.9.27"), "websocket", False, "1.9.2"),
     "wsline-rel": EnvSpec("wsline-rel", ("-e", str(REPO_DIR), "wsaccel==0.6.7", "rel==0.4.9.27"), "websocket", True, local=True),
 }
-# (column, environment, loop)
-CLIENTS = (
-    ("websocket-client / rel", "wsclient-rel", "rel"),
-    ("wsline / rel", "wsline-rel", "rel"),
-    ("wsline / own loop", "wsline-rel", "builtin"),
+# (column, environment, loop, client options)
+CLIENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("websocket-client / rel", "wsclient-rel", "rel", ()),
+    ("wsline / rel", "wsline-rel", "rel", ()),
+    ("wsline / own loop", "wsline-rel", "builtin", ()),
+    # What a program that holds thousands of connections can add (docs/dispatchers.md).
+    ("wsline / own loop, gc.freeze()", "wsline-rel", "builtin", ("--gc-freeze",)),
 )
+REL_FLOOR = """
+import resource, socket, threading, time
+import rel
+a, b = socket.socketpair()
+rel.read(a, lambda: True)
+rel.timeout(30, lambda: True)
+def measure():
+    time.sleep(1)
+    u0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+    time.sleep(10)
+    u1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (u1.ru_utime + u1.ru_stime) - (u0.ru_utime + u0.ru_stime)
+    print(100 * cpu / (time.monotonic() - t0))
+    rel.abort()
+threading.Thread(target=measure, daemon=True).start()
+rel.dispatch()
+"""
 ROWS = (
     ("open_s", "open time (s)", "{:.2f}"),
     ("rss_kib_per_conn", "RSS per connection (KiB)", "{:.1f}"),
@@ -108,7 +127,7 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
 
 
 def table(n: int, cells: dict[str, list[dict[str, Any]]]) -> str:
-    names = [name for name, _, _ in CLIENTS]
+    names = [name for name, _, _, _ in CLIENTS]
     lines = [f"### N = {n:,}", "", "| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for key, label, fmt in ROWS:
         row = []
@@ -145,16 +164,25 @@ def main() -> None:
     report = [f"Scale benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {runs} run(s) per cell, "
               f"idle window {idle:g} s, ping_interval=30, {rounds} fan-in rounds of 100 bytes, flood {flood} msgs/conn", ""]
     raw: dict[str, Any] = {}
+    rel_python = pythons.get("wsline-rel")
+    if rel_python is not None:
+        # rel's own cost with one socket and one timer: it sleeps 0.6 ms between turns while it
+        # watches a socket, whatever watches it; no client on rel idles below this.
+        floor = subprocess.run([str(rel_python), "-c", REL_FLOOR], capture_output=True, text=True, timeout=60, check=False)
+        raw["rel_floor_cpu_pct"] = float(floor.stdout.split()[-1]) if floor.returncode == 0 and floor.stdout.split() else None
+        if raw["rel_floor_cpu_pct"] is not None:
+            report += [f"rel itself, one socket and one timer, no traffic: {raw['rel_floor_cpu_pct']:.1f} % of a core "
+                       "(the floor of the idle CPU of any client on rel).", ""]
     for n in counts:
         cells: dict[str, list[dict[str, Any]]] = {}
         extra = ["--idle", str(idle), "--rounds", str(rounds), "--flood", str(flood)]
-        for name, env, loop in CLIENTS:
+        for name, env, loop, options in CLIENTS:
             python = pythons.get(env)
             if python is None:
                 continue
             for run in range(runs):
                 log(f"N={n} {name} run {run + 1}/{runs} ...")
-                result = run_client(python, loop, n, extra, timeout=300 + n * 0.03)
+                result = run_client(python, loop, n, [*extra, *options], timeout=300 + n * 0.03)
                 heap = run_client(python, loop, min(n, args.heap_n), ["--heap"], timeout=300)
                 result["heap_kib_per_conn"] = heap.get("heap_kib_per_conn")
                 log(json.dumps(result))
