@@ -154,6 +154,14 @@ class Runner:
         """The first attempt, in the caller's thread (websocket-client connects before returning)."""
         self._guard(self._connect)
 
+    def _step(self, step: Callable[..., Any], *args: Any) -> Callable[[], bool]:
+        """A loop callback: ``step(self, *args)`` under ``_guard``.
+
+        A partial of plain functions: a registration that lives as long as its connection
+        is two objects for the garbage collector to walk (bound methods would add two more).
+        """
+        return partial(Runner._guard, self, step, self, *args)
+
     def _guard(self, step: Callable[..., Any], *args: Any) -> bool:
         """Run one loop callback: no Exception escapes into the dispatcher; interrupts tear down, then go on."""
         self.loop_ident = threading.get_ident()
@@ -242,11 +250,11 @@ class Runner:
         self._opened(ws)
 
     def _wake_on_pending(self, pending: BackgroundConnect) -> None:
-        self.loop.wake(partial(self._guard, self._on_pending, pending))
+        self.loop.wake(self._step(Runner._on_pending, pending))
 
     def _poll_pending(self, pending: BackgroundConnect) -> None:
         interval = 1.0 if self.loop.can_wake else _CONNECT_POLL
-        self.pending_poll = self.loop.call_later(interval, partial(self._guard, self._on_pending, pending))
+        self.pending_poll = self.loop.call_later(interval, self._step(Runner._on_pending, pending))
 
     def _on_pending(self, pending: BackgroundConnect) -> bool:
         if self.pending is not pending:
@@ -278,7 +286,7 @@ class Runner:
         conn = Connection(ws, watch, self.clock())
         self.conn = conn
         self._enter(RunState.OPEN)
-        conn.reader = self.loop.watch(conn.watch, partial(self._guard, self._on_readable, conn))
+        conn.reader = self.loop.watch(conn.watch, self._step(Runner._on_readable, conn))
         self.keepalive.start()
         self._arm_tick()
         info("Websocket connected")
@@ -291,7 +299,7 @@ class Runner:
         if self.conn is conn and conn.more is None:
             # Frames may have come with the handshake answer, where select cannot see them;
             # read them from the dispatcher (run_forever(dispatcher=...) returns first).
-            conn.more = self.loop.call_later(0, partial(self._guard, self._on_more, conn))
+            conn.more = self.loop.call_later(0, self._step(Runner._on_more, conn))
 
     # ------------------------------------------------------------------ reading
 
@@ -350,7 +358,7 @@ class Runner:
         if self.conn is not conn:
             return False
         if conn.more is None:  # more may be buffered where select cannot see it: come back soon
-            conn.more = self.loop.call_later(0, partial(self._guard, self._on_more, conn))
+            conn.more = self.loop.call_later(0, self._step(Runner._on_more, conn))
         return True
 
     @staticmethod
@@ -406,18 +414,18 @@ class Runner:
             conn.reader = None
         if conn.more is not None:
             conn.more.cancel()
-        conn.more = self.loop.call_later(_PAUSE, partial(self._guard, self._on_resume, conn))
+        conn.more = self.loop.call_later(_PAUSE, self._step(Runner._on_resume, conn))
 
     def _on_resume(self, conn: Connection) -> bool:
         conn.more = None
         if self.conn is not conn:
             return False
         if not conn.ws.conn.writable():
-            conn.more = self.loop.call_later(_PAUSE, partial(self._guard, self._on_resume, conn))
+            conn.more = self.loop.call_later(_PAUSE, self._step(Runner._on_resume, conn))
             return False
         conn.paused = False
         if conn.reader is None:
-            conn.reader = self.loop.watch(conn.watch, partial(self._guard, self._on_readable, conn))
+            conn.reader = self.loop.watch(conn.watch, self._step(Runner._on_readable, conn))
         self._pump(conn)
         return False
 
@@ -468,7 +476,7 @@ class Runner:
         if at is not None:
             token = self.tick_token
             delay = max(0.0, at - self.clock())
-            self.tick = self.loop.call_later(delay, partial(self._guard, self._on_tick, token))
+            self.tick = self.loop.call_later(delay, self._step(Runner._on_tick, token))
 
     def _check_deadlines(self, conn: Connection) -> None:
         if conn.deadline is not None and self.clock() >= conn.deadline:
@@ -523,7 +531,7 @@ class Runner:
             if in_loop:
                 self._stop_waiting()
             else:
-                self.loop.wake(partial(self._guard, self._stop_waiting))
+                self.loop.wake(self._step(Runner._stop_waiting))
             return
         if in_loop:
             self.close_connection(conn, status, reason, timeout)
@@ -601,7 +609,7 @@ class Runner:
             return False
         info(f"{error} - reconnect in {delay:.3g} s (attempt {self.attempt})")
         self._enter(RunState.RETRY_WAIT)
-        self.retry = self.loop.call_later(delay, partial(self._guard, self._on_retry))
+        self.retry = self.loop.call_later(delay, self._step(Runner._on_retry))
         return True
 
     def _finish(self, close: Optional[Close]) -> None:
