@@ -41,16 +41,19 @@ _queues_lock = threading.Lock()
 
 
 class TimerEntry:
-    """One timer in a ``TimerQueue``; ``delete()`` cancels it (the name rel's handles use)."""
+    """One timer in a ``TimerQueue``; ``delete()`` or ``cancel()`` cancels it."""
 
-    __slots__ = ("at", "delay", "callback", "args", "queue")
+    __slots__ = ("at", "delay", "callback", "args", "queue", "repeat")
 
-    def __init__(self, queue: TimerQueue, at: float, delay: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, queue: TimerQueue, at: float, delay: float, callback: Callable[..., Any], args: tuple[Any, ...], repeat: bool = True
+    ) -> None:
         self.queue: Optional[TimerQueue] = queue
         self.at = at
         self.delay = delay
         self.callback: Optional[Callable[..., Any]] = callback
         self.args = args
+        self.repeat = repeat
 
     def pending(self) -> bool:
         """Whether it has still to fire."""
@@ -61,6 +64,11 @@ class TimerEntry:
         queue = self.queue
         if queue is not None and self.callback is not None:
             queue._cancel(self)
+
+    def cancel(self) -> bool:
+        """``delete()``, under the name of the loop's registrations: always possible, so True."""
+        self.delete()
+        return True
 
 
 class TimerQueue:
@@ -83,9 +91,16 @@ class TimerQueue:
 
     def add(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerEntry:
         """Call ``callback(*args)`` after ``delay`` seconds; again after as long while it returns a true value."""
+        return self._add(delay, callback, args, True)
+
+    def call_once(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerEntry:
+        """Call ``callback(*args)`` once after ``delay`` seconds, whatever it returns."""
+        return self._add(delay, callback, args, False)
+
+    def _add(self, delay: float, callback: Callable[..., Any], args: tuple[Any, ...], repeat: bool) -> TimerEntry:
         delay = max(0.0, float(delay))
         with self._lock:
-            entry = TimerEntry(self, self._clock() + delay, delay, callback, args)
+            entry = TimerEntry(self, self._clock() + delay, delay, callback, args, repeat)
             self._push(entry)
             if not self._firing:
                 self._arm()
@@ -179,7 +194,7 @@ class TimerQueue:
         except Exception:  # one timer's failure must not stop the others
             _logger.exception("error in a timer callback")
             return
-        if again:
+        if again and entry.repeat:
             with self._lock:
                 entry.callback, entry.args = callback, args
                 entry.at = self._clock() + entry.delay

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from .._abnf import STATUS_NORMAL
 from .._core import WebSocket, _Latch
-from .._dispatcher import Handle
+from .._dispatcher import Cancellable, Handle
 from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from .._logging import debug
 from .._sansio.events import Close
@@ -96,7 +96,7 @@ class Connection:
         self.ws = ws
         self.watch: Optional[socket.socket] = watch
         self.reader: Optional[Handle] = None  # the readability registration
-        self.more: Optional[Handle] = None  # a timer to come back: more to read, or a pause to end
+        self.more: Optional[Cancellable] = None  # a timer to come back: more to read, or a pause to end
         self.paused = False  # reading stopped until the socket can take writes again
         self.closing: Optional[tuple[int, Any]] = None  # a close frame still to send (status, reason)
         self.opened_at = opened_at

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, Protocol, Union
 from .._abnf import STATUS_NORMAL
 from .._conn import FAIL_CLOSE_TIMEOUT, Conn
 from .._core import WebSocket
-from .._dispatcher import Handle, WrappedDispatcher
+from .._dispatcher import Cancellable, WrappedDispatcher
 from .._exceptions import (
     WebSocketConcurrencyError,
     WebSocketConnectionClosedException,
@@ -123,12 +123,14 @@ class Runner:
         self.opened_once = False
         self.last_close: Optional[Close] = None
         self.loop_ident = threading.get_ident()
-        self.retry: Optional[Handle] = None
+        self.retry: Optional[Cancellable] = None
         self.pending: Optional[BackgroundConnect] = None
-        self.pending_poll: Optional[Handle] = None
-        self.tick: Optional[Handle] = None
+        self.pending_poll: Optional[Cancellable] = None
+        self.tick: Optional[Cancellable] = None
         self.tick_at: Optional[float] = None
-        self.tick_token = 0
+        # Made once: a tick is re-armed after every ping, and thousands of connections ticking
+        # together would otherwise leave a crowd of new objects for the next young collection.
+        self.tick_step: Optional[Callable[[], bool]] = None
 
     def _enter(self, state: RunState) -> None:
         """The one transition function: moves to ``state`` if the table allows it."""
@@ -192,9 +194,7 @@ class Runner:
             self._connect()
         return False
 
-    def _on_tick(self, token: int) -> bool:
-        if token != self.tick_token:
-            return False  # superseded (a dispatcher without cancellable timers)
+    def _on_tick(self) -> bool:
         self.tick = self.tick_at = None
         conn = self.conn
         if conn is not None:
@@ -470,13 +470,13 @@ class Runner:
         if at == self.tick_at and self.tick is not None:
             return
         if self.tick is not None:
-            self.tick.cancel()
-        self.tick_token += 1
+            self.tick.cancel()  # the loop's timers always cancel: a cancelled tick never fires
         self.tick, self.tick_at = None, at
         if at is not None:
-            token = self.tick_token
-            delay = max(0.0, at - self.clock())
-            self.tick = self.loop.call_later(delay, self._step(Runner._on_tick, token))
+            step = self.tick_step
+            if step is None:
+                step = self.tick_step = self._step(Runner._on_tick)
+            self.tick = self.loop.call_later(max(0.0, at - self.clock()), step)
 
     def _check_deadlines(self, conn: Connection) -> None:
         if conn.deadline is not None and self.clock() >= conn.deadline:
@@ -573,7 +573,6 @@ class Runner:
             if handle is not None:
                 handle.cancel()
         self.tick = self.tick_at = conn.more = None
-        self.tick_token += 1
         conn.ws.shutdown()
         if conn.reader is None or conn.reader.cancel():
             conn.release_watch()  # otherwise the reader closes it on its last call

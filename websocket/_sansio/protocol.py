@@ -522,7 +522,7 @@ class ClientProtocol:
     def data_to_send(self) -> bytes:
         """Bytes queued by ``process`` (pongs, close frames), in order; empties the queue."""
         out = b"".join(self._out)
-        self._out = []
+        self._out.clear()  # the same list: every pong received passes here, and leaves no new object
         return out
 
     def has_data_to_send(self) -> bool:
