@@ -129,6 +129,34 @@ def test_a_true_result_repeats_and_an_error_does_not_stop_the_others():
     assert counts == {"tick": 3, "after": 1}
 
 
+def test_call_once_runs_once_whatever_it_returns_and_cancels_at_once() -> None:
+    clock, loop, queue = make()
+    runs: list[str] = []
+
+    def true_result() -> bool:
+        runs.append("once")
+        return True  # would repeat under add()
+
+    queue.call_once(1, true_result)
+    cancelled = queue.call_once(2, runs.append, "cancelled")
+    assert cancelled.cancel() is True and cancelled.callback is None and cancelled.args == ()
+    loop.run_until(clock.now + 10)
+    assert runs == ["once"] and len(queue) == 0 and loop.timers == []
+
+
+def test_wrapped_call_later_hands_back_a_cancellable_entry() -> None:
+    loop = SelectDispatcher()
+    wrapped = WrappedDispatcher(loop)
+    runs: list[int] = []
+    kept = wrapped.call_later(0.01, lambda: runs.append(1) or True)
+    dropped = wrapped.call_later(0.01, runs.append, 2)
+    assert dropped.cancel() is True
+    loop.timeout(5, loop.abort)  # a bound on the test, should the queue misbehave
+    wrapped.timers.add(0.2, loop.abort)
+    loop.dispatch()
+    assert runs == [1] and kept.callback is None
+
+
 def test_a_lost_dispatcher_timer_is_replaced():
     clock, loop, queue = make()
     fired: list[str] = []
