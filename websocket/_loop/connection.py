@@ -16,8 +16,9 @@ import threading
 from typing import Any, Callable, Optional
 
 from .._abnf import STATUS_NORMAL
+from .._conn import Conn
 from .._core import WebSocket, _Latch
-from .._dispatcher import Cancellable, Handle
+from .._dispatcher import Cancellable
 from .._exceptions import WebSocketConnectionClosedException, WebSocketException, WebSocketTimeoutException
 from .._logging import debug
 from .._sansio.events import Close
@@ -90,12 +91,15 @@ def watch_socket(ws: WebSocket) -> socket.socket:
 class Connection:
     """An open connection of a run: its WebSocket, the loop's registrations, and its closing state."""
 
-    __slots__ = ("ws", "watch", "reader", "more", "paused", "closing", "opened_at", "close_event", "error", "deadline", "ended")
+    __slots__ = (
+        "ws", "link", "watch", "reader", "more", "paused", "closing", "opened_at", "close_event", "error", "deadline", "ended",
+    )
 
     def __init__(self, ws: WebSocket, watch: socket.socket, opened_at: float) -> None:
         self.ws = ws
+        self.link: Conn = ws.conn  # read for every message: once here, not through the property
         self.watch: Optional[socket.socket] = watch
-        self.reader: Optional[Handle] = None  # the readability registration
+        self.reader: Optional[Cancellable] = None  # the readability registration
         self.more: Optional[Cancellable] = None  # a timer to come back: more to read, or a pause to end
         self.paused = False  # reading stopped until the socket can take writes again
         self.closing: Optional[tuple[int, Any]] = None  # a close frame still to send (status, reason)

@@ -208,7 +208,7 @@ class Runner:
         if conn.paused:
             return True  # a dispatcher that cannot drop the registration for a while
         self.keepalive.data_received()
-        conn.ws.conn.drained = False
+        conn.link.drained = False
         if self._pump(conn):
             return True
         conn.release_watch()
@@ -305,7 +305,7 @@ class Runner:
 
     def _pump(self, conn: Connection) -> bool:
         """Handle what has arrived, for one time slice at most; False once the connection has ended."""
-        link = conn.ws.conn
+        link = conn.link
         proto = link.proto
         readlock = link.readlock
         clock = self.clock
@@ -350,6 +350,9 @@ class Runner:
                         return True
                 except (WebSocketException, OSError) as exc:
                     return self._read_failed(conn, exc)
+                if clock() < until:
+                    continue  # a read runs no callback: keep_running cannot have changed
+                break
             if not self.wanted and conn.deadline is None and self.conn is conn:
                 # keep_running = False set by a callback (an older way to stop): close properly
                 self.close_connection(conn, STATUS_NORMAL, b"", None)
