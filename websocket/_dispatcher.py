@@ -202,7 +202,7 @@ class _Watch:
 
     def cancel(self) -> bool:
         """``delete()`` under the name of the adapter's registrations: always possible."""
-        self.loop._unwatch(self)
+        self.delete()
         return True
 
     def pending(self) -> bool:

@@ -423,7 +423,7 @@ class Runner:
         conn.more = None
         if self.conn is not conn:
             return False
-        if not conn.ws.conn.writable():
+        if not conn.link.writable():
             conn.more = self.loop.call_later(_PAUSE, self._step(Runner._on_resume, conn))
             return False
         conn.paused = False
@@ -435,7 +435,7 @@ class Runner:
     def _read_failed(self, conn: Connection, exc: BaseException) -> bool:
         if conn.error is None and conn.close_event is None:
             conn.error = exc
-        if conn.ws.conn.sock is None:  # end of stream, or the socket is gone
+        if conn.link.sock is None:  # end of stream, or the socket is gone
             self._end(conn)
             return False
         # A protocol failure: the close frame is sent, the server should now close TCP.
@@ -623,6 +623,7 @@ class Runner:
             if planned is not None:
                 planned.cancel()
         self.retry = self.pending = self.pending_poll = None
+        self.tick_step = None  # it holds this runner: no cycle left for the collector
         self.owner.finished(*close_args(close))
 
     def interrupt(self, exc: BaseException) -> None:
