@@ -196,7 +196,6 @@ class Conn:
             raise WebSocketConnectionClosedException("socket is already closed.")
         if (self.leftover or self.proto.held) and self._feed_buffered():
             return True
-        self.proto.release_idle_memory()
         if _DONTWAIT and type(sock) is socket.socket and sock.gettimeout() is None:
             # A blocking plain socket: one system call, no poll before it (a loop reads until EAGAIN).
             size = self.proto.read_hint()

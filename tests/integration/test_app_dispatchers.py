@@ -24,6 +24,7 @@ from _raw_server import RawConn
 from _wire import OP_TEXT
 
 import websocket
+from websocket._dispatcher import SelectDispatcher
 
 pytestmark = pytest.mark.wsline_only
 
@@ -133,3 +134,44 @@ def test_messages_that_came_with_the_handshake_answer_are_delivered():
         loop.run_until(lambda: bool(rec.of("close")))
         loop.drain(0.1)
     assert rec.events == [("open",), ("message", "early"), ("close", 1000, None)]
+
+
+@pytest.mark.parametrize("which", ["own loop", "rel"])
+def test_a_served_connection_on_a_loop_holds_no_event_queue(echo_server, which, request):
+    """Once its messages are delivered and the socket is empty, a loop connection gives its event queue back.
+
+    Thousands of idle connections then hold none, and the queues of one round of
+    messages die at once instead of waiting for the garbage collector.
+    """
+    loop: Any = request.getfixturevalue("rel_loop") if which == "rel" else SelectDispatcher()
+    got: list[str] = []
+    closed: list[int] = []
+    apps = [
+        websocket.WebSocketApp(
+            echo_server.url_for("/echo"),
+            on_open=lambda ws: ws.send("x"),
+            on_message=lambda ws, message: got.append(message),
+            on_close=lambda ws, code, reason: closed.append(1),
+        )
+        for _ in range(2)
+    ]
+    for app in apps:
+        assert app.run_forever(dispatcher=loop) is False
+    queues: list[Any] = []
+    deadline = time.monotonic() + 10
+
+    def check() -> bool:
+        if not queues and len(got) == len(apps):
+            queues.extend(app.sock.conn.proto.events for app in apps if app.sock is not None)
+            for app in apps:
+                app.close()
+        if len(closed) == len(apps) or time.monotonic() > deadline:
+            loop.abort()
+            return False
+        return True
+
+    loop.timeout(0.02, check)
+    loop.dispatch()
+    assert got == ["x", "x"]
+    assert len(queues) == 2 and not queues[0] and queues[0] is queues[1], "each idle connection kept a queue of its own"
+    assert len(closed) == 2

@@ -42,6 +42,7 @@ _SLICE = 0.005
 _PAUSE = 0.01
 # How often the loop looks whether a background attempt has finished.
 _CONNECT_POLL = 0.02
+_CONCURRENT_READ = "another thread is receiving on this WebSocketApp's connection"
 
 
 class RunState(enum.Enum):
@@ -342,7 +343,12 @@ class Runner:
                         return True
             elif link.drained and not link.leftover and not proto.held:
                 # The last read emptied the socket (only a plain socket is marked so: no TLS bytes
-                # can wait in memory): wait for the loop to report it readable again.
+                # can wait in memory): wait for the loop to report it readable again. The empty
+                # event queue goes now, so an idle connection holds none, and the queues of one
+                # fan-in round die young instead of piling up for the collector.
+                if readlock.acquire(False):
+                    proto.release_idle_memory()
+                    readlock.release()
                 return True
             else:
                 try:
@@ -372,9 +378,12 @@ class Runner:
         Whatever the read completes is left in the protocol's events for the pump.
         """
         if not link.readlock.acquire(False):
-            raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
+            raise WebSocketConcurrencyError(_CONCURRENT_READ)
         try:
-            return link.read_nowait()
+            if link.read_nowait():
+                return True
+            link.proto.release_idle_memory()
+            return False
         finally:
             link.readlock.release()
 
@@ -387,7 +396,7 @@ class Runner:
         TCP close.
         """
         if not link.readlock.acquire(False):
-            raise WebSocketConcurrencyError("another thread is receiving on this WebSocketApp's connection")
+            raise WebSocketConcurrencyError(_CONCURRENT_READ)
         try:
             events = link.proto.events
             if not events:
