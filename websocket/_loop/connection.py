@@ -118,7 +118,7 @@ class Connection:
     def send_ping_now(self, payload: Any) -> bool:
         """Send a ping unless that could block this loop; False when it was skipped."""
         ws = self.ws
-        if ws.lock.locked() or not ws.conn.writable():
+        if ws.lock.locked() or not self.link.writable():
             return False  # another thread is stuck in a send, or the server is not reading
         debug("Sending ping")
         ws.ping(payload)
@@ -127,7 +127,7 @@ class Connection:
     def close_and_wait(self, status: int, reason: Any, wait: float) -> None:
         """close() from a thread other than the loop's: send the close frame, await the end, else cut."""
         try:
-            self.ws.conn.send_close(status, reason, wait)
+            self.link.send_close(status, reason, wait)
         except WebSocketTimeoutException:
             self.ws.abort()  # a send is stuck in another thread: cut, which wakes it and the loop
             return
@@ -141,7 +141,7 @@ class Connection:
         """Send the pending close frame if that cannot block the loop; True once it is done with."""
         if self.closing is None:
             return True
-        link = self.ws.conn
+        link = self.link
         if not link.writable():
             return False  # the server does not read: the frame would wait in a full buffer
         try:
