@@ -21,25 +21,28 @@ only where there is no poll) until a socket is readable or the next timer is
 due (with epoll, also once a second to find sockets closed behind its back); a
 turn costs what is ready, not what is registered. ``WrappedDispatcher`` is the
 adapter ``WebSocketApp`` drives any of them through; it puts all of the
-library's timers on one dispatcher behind one timer of it (``_timers.py``).
+library's timers on one dispatcher behind one timer of it (``_timers.py``),
+and on rel all of its sockets behind one read registration (``SharedWait``).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import select
 import selectors
 import signal as _signal
 import threading
 import time
+import weakref
 from collections import deque
 from typing import Any, Callable, Optional, Protocol
 
 from ._logging import debug, warning
 from ._timers import TimerEntry, TimerQueue, queue_for
 
-__all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "Handle", "Cancellable"]
+__all__ = ["Dispatcher", "SelectDispatcher", "WrappedDispatcher", "SharedWait", "Handle", "Cancellable"]
 
 SIGINT = 2
 
@@ -112,6 +115,9 @@ class Handle:
         return True
 
 
+_UNKNOWN = object()
+
+
 class WrappedDispatcher:
     """How ``WebSocketApp`` drives a dispatcher: its own ``SelectDispatcher`` (``owned``), rel, or any other."""
 
@@ -119,6 +125,7 @@ class WrappedDispatcher:
         self.dispatcher = dispatcher
         self.owned = owned
         self._timers: Optional[TimerQueue] = None
+        self._shared: object = _UNKNOWN  # a SharedWait, or None: one registration per socket
 
     @property
     def timers(self) -> TimerQueue:
@@ -133,6 +140,11 @@ class WrappedDispatcher:
             # The default loop drops a callback as soon as its watch is deleted: no Handle in
             # between, and one call fewer for every message a connection receives.
             return self.dispatcher.read(sock, callback)
+        if self._shared is _UNKNOWN:
+            self._shared = shared_wait_for(self.dispatcher)
+        shared = self._shared
+        if isinstance(shared, SharedWait):
+            return shared.read(sock, callback)
         handle = Handle(callback)
         handle._obj = self.dispatcher.read(sock, handle.fire)
         return handle
@@ -186,10 +198,14 @@ class WrappedDispatcher:
 # ---------------------------------------------------------------- the default loop
 
 
+class _WatchOwner(Protocol):
+    def _unwatch(self, watch: _Watch) -> None: ...
+
+
 class _Watch:
     __slots__ = ("loop", "sock", "callback", "active", "fd", "tls")
 
-    def __init__(self, loop: SelectDispatcher, sock: Any, callback: Callable[[], Any]) -> None:
+    def __init__(self, loop: _WatchOwner, sock: Any, callback: Callable[[], Any]) -> None:
         self.loop = loop
         self.sock = sock
         self.callback: Optional[Callable[[], Any]] = callback
@@ -263,8 +279,118 @@ class _Epoll:
         by_fd = self._by_fd
         return [by_fd[fd] for fd, _ in self._epoll.poll(-1 if timeout is None else timeout) if fd in by_fd]
 
+    def fileno(self) -> int:
+        """The epoll descriptor: readable while one of its sockets is (another loop can watch it)."""
+        return self._epoll.fileno()
+
     def close(self) -> None:
         self._epoll.close()
+
+
+class SharedWait:
+    """Every socket the library watches on rel, behind ONE read registration of rel.
+
+    rel pays for each registration on every event it reports (a lookup and
+    three calls), and keeps a ``SocketIO`` and a ``Timer`` for each: at
+    thousands of connections, a fifth of what a message costs and a third of
+    what an idle connection holds. Here the sockets sit in one epoll of ours,
+    which rel watches like a socket (an epoll descriptor is readable while one
+    of its sockets is); one callback then serves every ready socket. The
+    registration goes with the last watch, so ``rel.dispatch()`` still returns
+    once nothing is left, and comes back with the next one, in a new registrar
+    too after ``rel.init()``.
+    """
+
+    def __init__(self, dispatcher: Any) -> None:
+        self._dispatcher = dispatcher
+        self._poller = _Epoll()
+        self._lock = threading.Lock()  # watches come and go in the loop's thread and in connecting ones
+        self._live = 0
+        self._registration: Any = None
+        self._registrar: Any = None  # rel's registrar at registration time (rel.init() replaces it)
+
+    def read(self, sock: Any, callback: Callable[[], Any]) -> _Watch:
+        """Call ``callback()`` whenever ``sock`` is readable, until it returns a false value."""
+        watch = _Watch(self, sock, callback)
+        with self._lock:
+            stale = self._poller.add(watch)
+            if stale is not None and stale.active:
+                # Its socket was closed behind the loop's back (its number is reused now): rel
+                # would not report it either; it just stops counting.
+                stale.active = False
+                stale.callback = None
+                self._live -= 1
+            self._live += 1
+            self._register()
+        return watch
+
+    def _register(self) -> None:
+        registration = self._registration
+        registrar = getattr(self._dispatcher, "registrar", None)
+        if registration is not None and registrar is self._registrar and _still_registered(registration):
+            return
+        self._registrar = registrar
+        self._registration = self._dispatcher.read(self._poller, self._serve)
+
+    def _unwatch(self, watch: _Watch) -> None:
+        with self._lock:
+            if not watch.active:
+                return
+            watch.active = False
+            watch.callback = None
+            self._poller.remove(watch)
+            self._live -= 1
+            if self._live or self._registration is None:
+                return
+            registration, self._registration = self._registration, None
+        try:
+            registration.delete()
+        except Exception as exc:  # a dispatcher's cleanup must not break ours
+            debug(f"dispatcher could not delete a registration: {exc!r}")
+
+    def _serve(self) -> bool:
+        for watch in self._poller.wait(0):
+            on_ready = watch.callback
+            if watch.active and on_ready is not None and not on_ready() and watch.active:
+                watch.delete()
+        return True  # the last watch to go removes the registration itself
+
+
+def _still_registered(registration: Any) -> bool:
+    pending = getattr(registration, "pending", None)
+    return not callable(pending) or bool(pending())
+
+
+_shared: weakref.WeakKeyDictionary[Any, SharedWait] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_wait_for(dispatcher: Any) -> Optional[SharedWait]:
+    """The ``SharedWait`` of ``dispatcher``, or None: one registration per socket there.
+
+    Only rel, whose handling of a descriptor that is not a socket and of
+    ``delete()`` it relies on, and only where there is epoll; any other
+    dispatcher gets each socket as websocket-client gives it.
+    """
+    if getattr(dispatcher, "__name__", None) != "rel" or not hasattr(select, "epoll"):
+        return None
+    with _shared_lock:
+        shared = _shared.get(dispatcher)
+        if shared is None:
+            try:
+                shared = _shared[dispatcher] = SharedWait(dispatcher)
+            except OSError:  # out of descriptors for the epoll one
+                return None
+        return shared
+
+
+def _forget_shared_waits() -> None:
+    # A forked child shares the parent's epoll instance: its own sockets must not land in it.
+    _shared.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_shared_waits)
 
 
 class _Selector:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import select
 import time
 import weakref
@@ -175,3 +176,85 @@ def test_a_served_connection_on_a_loop_holds_no_event_queue(echo_server, which, 
     assert got == ["x", "x"]
     assert len(queues) == 2 and not queues[0] and queues[0] is queues[1], "each idle connection kept a queue of its own"
     assert len(closed) == 2
+
+
+def _echo_apps(url: str, count: int, got: list[str], closed: list[int]) -> list[websocket.WebSocketApp]:
+    return [
+        websocket.WebSocketApp(
+            url,
+            on_open=lambda ws: ws.send("x"),
+            on_message=lambda ws, message: got.append(message),
+            on_close=lambda ws, code, reason: closed.append(1),
+        )
+        for _ in range(count)
+    ]
+
+
+def test_apps_on_rel_share_one_read_registration_gone_with_the_last(echo_server, rel_loop):
+    """rel pays per registration on every event: all of a program's sockets sit behind one."""
+    rel = rel_loop
+    got: list[str] = []
+    closed: list[int] = []
+    apps = _echo_apps(echo_server.url_for("/echo"), 3, got, closed)
+    for app in apps:
+        assert app.run_forever(dispatcher=rel) is False
+    reads_while_open = rel.report()["reads"]
+    dispatch_until(lambda: len(got) == len(apps), timeout=10)
+    assert got == ["x"] * len(apps)
+    for app in apps:
+        app.close()
+    dispatch_until(lambda: len(closed) == len(apps), timeout=10)
+    report = rel.report()  # the SIGINT handler stays, as websocket-client leaves it
+    assert (report["reads"], report["timers"]) == (0, 0)
+    assert reads_while_open == 1
+    assert closed == [1] * len(apps)
+
+
+def test_a_watch_made_after_rel_init_lands_in_the_new_registrar(echo_server, rel_loop):
+    """rel.init() replaces rel's registrar (tests and restarts do it): the shared registration follows."""
+    rel = rel_loop
+    got: list[str] = []
+    closed: list[int] = []
+    first, second = _echo_apps(echo_server.url_for("/echo"), 2, got, closed)
+    first.run_forever(dispatcher=rel)
+    dispatch_until(lambda: len(got) == 1, timeout=10)
+    rel.init()  # the first app's registration is gone with the old registrar
+    second.run_forever(dispatcher=rel)
+    assert rel.report()["reads"] == 1
+    dispatch_until(lambda: len(got) == 2, timeout=10)
+    for app in (first, second):
+        app.close()
+    dispatch_until(lambda: len(closed) == 2, timeout=10)
+    assert got == ["x", "x"]
+    assert rel.report()["reads"] == 0
+
+
+def test_a_forked_child_does_not_share_the_parents_wait(rel_loop):
+    """After fork the epoll instance would be shared by both processes: the child makes its own."""
+    from websocket._dispatcher import shared_wait_for
+
+    parent = shared_wait_for(rel_loop)
+    assert parent is not None
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        child = shared_wait_for(rel_loop)
+        os._exit(0 if child is not None and child is not parent else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert shared_wait_for(rel_loop) is parent
+
+
+def test_other_dispatchers_get_one_registration_per_socket(echo_server):
+    """Only rel is known to take an epoll descriptor and drop it on delete(): any other sees each socket."""
+    got: list[str] = []
+    closed: list[int] = []
+    apps = _echo_apps(echo_server.url_for("/echo"), 2, got, closed)
+    loop = BareDispatcher()
+    for app in apps:
+        app.run_forever(dispatcher=loop)
+    assert [entry[0] for entry in loop.reads] == [app.sock.sock for app in apps]
+    loop.run_until(lambda: len(got) == len(apps))
+    for app in apps:
+        app.close()
+    loop.run_until(lambda: len(closed) == len(apps))
+    loop.drain(0.1)
