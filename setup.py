@@ -33,7 +33,9 @@ class OptionalBuildExt(build_ext):
             self._skip(ext.name, exc)
 
     def _skip(self, name: str, exc: BaseException) -> None:
-        self.warn(f"wsline: optional C extension {name} not built ({exc}); websocket._sansio.mask will use wsaccel or pure Python")
+        self.warn(
+            f"wsline: optional C extension {name} not built ({exc}); websocket._sansio.mask will use wsaccel or pure Python"
+        )
 
 
 def _extensions() -> list[Extension]:
