@@ -239,7 +239,15 @@ def test_a_forked_child_does_not_share_the_parents_wait(rel_loop):
     if pid == 0:  # the child: report through the exit status only
         child = shared_wait_for(rel_loop)
         os._exit(0 if child is not None and child is not parent else 1)
-    _, status = os.waitpid(pid, 0)
+    deadline = time.monotonic() + 10
+    done, status = os.waitpid(pid, os.WNOHANG)
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.01)
+        done, status = os.waitpid(pid, os.WNOHANG)
+    if not done:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done, "the forked child did not finish"
     assert os.waitstatus_to_exitcode(status) == 0
     assert shared_wait_for(rel_loop) is parent
 
