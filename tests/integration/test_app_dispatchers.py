@@ -229,6 +229,8 @@ def test_a_watch_made_after_rel_init_lands_in_the_new_registrar(echo_server, rel
     assert rel.report()["reads"] == 0
 
 
+# The child only looks up a dictionary and leaves through os._exit: no lock of another thread is needed.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_does_not_share_the_parents_wait(rel_loop):
     """After fork the epoll instance would be shared by both processes: the child makes its own."""
     from websocket._dispatcher import shared_wait_for
