@@ -115,9 +115,6 @@ class Handle:
         return True
 
 
-_UNKNOWN = object()
-
-
 class WrappedDispatcher:
     """How ``WebSocketApp`` drives a dispatcher: its own ``SelectDispatcher`` (``owned``), rel, or any other."""
 
@@ -125,7 +122,8 @@ class WrappedDispatcher:
         self.dispatcher = dispatcher
         self.owned = owned
         self._timers: Optional[TimerQueue] = None
-        self._shared: object = _UNKNOWN  # a SharedWait, or None: one registration per socket
+        # None: one registration per socket (the default loop needs no adapter at all)
+        self._shared = None if type(dispatcher) is SelectDispatcher else shared_wait_for(dispatcher)
 
     @property
     def timers(self) -> TimerQueue:
@@ -140,11 +138,8 @@ class WrappedDispatcher:
             # The default loop drops a callback as soon as its watch is deleted: no Handle in
             # between, and one call fewer for every message a connection receives.
             return self.dispatcher.read(sock, callback)
-        if self._shared is _UNKNOWN:
-            self._shared = shared_wait_for(self.dispatcher)
-        shared = self._shared
-        if isinstance(shared, SharedWait):
-            return shared.read(sock, callback)
+        if self._shared is not None:
+            return self._shared.read(sock, callback)
         handle = Handle(callback)
         handle._obj = self.dispatcher.read(sock, handle.fire)
         return handle
@@ -215,6 +210,14 @@ class _Watch:
 
     def delete(self) -> None:
         self.loop._unwatch(self)
+
+    def retire(self) -> bool:
+        """Mark it done and let go of its callback; False if it already was."""
+        if not self.active:
+            return False
+        self.active = False
+        self.callback = None
+        return True
 
     def cancel(self) -> bool:
         """``delete()`` under the name of the adapter's registrations: always possible."""
@@ -313,11 +316,9 @@ class SharedWait:
         watch = _Watch(self, sock, callback)
         with self._lock:
             stale = self._poller.add(watch)
-            if stale is not None and stale.active:
+            if stale is not None and stale.retire():
                 # Its socket was closed behind the loop's back (its number is reused now): rel
                 # would not report it either; it just stops counting.
-                stale.active = False
-                stale.callback = None
                 self._live -= 1
             self._live += 1
             self._register()
@@ -333,10 +334,8 @@ class SharedWait:
 
     def _unwatch(self, watch: _Watch) -> None:
         with self._lock:
-            if not watch.active:
+            if not watch.retire():
                 return
-            watch.active = False
-            watch.callback = None
             self._poller.remove(watch)
             self._live -= 1
             if self._live or self._registration is None:
@@ -536,10 +535,8 @@ class SelectDispatcher:
                 self._live_timers -= 1
 
     def _unwatch(self, watch: _Watch) -> None:
-        if not watch.active:
+        if not watch.retire():
             return
-        watch.active = False
-        watch.callback = None
         self._watches.pop(id(watch), None)
         if self._poller is not None:
             self._poller.remove(watch)

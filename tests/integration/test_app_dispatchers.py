@@ -137,6 +137,18 @@ def test_messages_that_came_with_the_handshake_answer_are_delivered():
     assert rec.events == [("open",), ("message", "early"), ("close", 1000, None)]
 
 
+def _echo_apps(url: str, count: int, got: list[str], closed: list[int]) -> list[websocket.WebSocketApp]:
+    return [
+        websocket.WebSocketApp(
+            url,
+            on_open=lambda ws: ws.send("x"),
+            on_message=lambda ws, message: got.append(message),
+            on_close=lambda ws, code, reason: closed.append(1),
+        )
+        for _ in range(count)
+    ]
+
+
 @pytest.mark.parametrize("which", ["own loop", "rel"])
 def test_a_served_connection_on_a_loop_holds_no_event_queue(echo_server, which, request):
     """Once its messages are delivered and the socket is empty, a loop connection gives its event queue back.
@@ -147,15 +159,7 @@ def test_a_served_connection_on_a_loop_holds_no_event_queue(echo_server, which, 
     loop: Any = request.getfixturevalue("rel_loop") if which == "rel" else SelectDispatcher()
     got: list[str] = []
     closed: list[int] = []
-    apps = [
-        websocket.WebSocketApp(
-            echo_server.url_for("/echo"),
-            on_open=lambda ws: ws.send("x"),
-            on_message=lambda ws, message: got.append(message),
-            on_close=lambda ws, code, reason: closed.append(1),
-        )
-        for _ in range(2)
-    ]
+    apps = _echo_apps(echo_server.url_for("/echo"), 2, got, closed)
     for app in apps:
         assert app.run_forever(dispatcher=loop) is False
     queues: list[Any] = []
@@ -177,17 +181,6 @@ def test_a_served_connection_on_a_loop_holds_no_event_queue(echo_server, which, 
     assert len(queues) == 2 and not queues[0] and queues[0] is queues[1], "each idle connection kept a queue of its own"
     assert len(closed) == 2
 
-
-def _echo_apps(url: str, count: int, got: list[str], closed: list[int]) -> list[websocket.WebSocketApp]:
-    return [
-        websocket.WebSocketApp(
-            url,
-            on_open=lambda ws: ws.send("x"),
-            on_message=lambda ws, message: got.append(message),
-            on_close=lambda ws, code, reason: closed.append(1),
-        )
-        for _ in range(count)
-    ]
 
 
 def test_apps_on_rel_share_one_read_registration_gone_with_the_last(echo_server, rel_loop):
